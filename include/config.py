@@ -1,0 +1,52 @@
+"""Every setting of the project in one place: environment variables with defaults.
+
+| variable           | default                               | what it is                          |
+|--------------------|---------------------------------------|-------------------------------------|
+| BANK_DATA_DIR      | <repo>/data                           | root of everything a run writes     |
+| LANDING_PATH       | $BANK_DATA_DIR/landing                | where source systems drop files     |
+| WAREHOUSE_PATH     | $BANK_DATA_DIR/warehouse/bank.duckdb  | the DuckDB warehouse (one writer)   |
+| PUBLISHED_PATH     | $BANK_DATA_DIR/published/bank.duckdb  | read-only copy for BI readers       |
+| MODEL_STORE_PATH   | $BANK_DATA_DIR/models                 | trained model artifacts             |
+| REPORTS_PATH       | $BANK_DATA_DIR/reports                | validation reports and data docs    |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_path: Path
+    warehouse_path: Path
+    published_path: Path
+    model_store_path: Path
+    reports_path: Path
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return DBT_PROJECT_DIR
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (or the mapping given, for tests)."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("BANK_DATA_DIR", REPO_ROOT / "data")).resolve()
+
+    def path(name: str, default: Path) -> Path:
+        return Path(env.get(name, default)).resolve()
+
+    return Settings(
+        data_dir=data_dir,
+        landing_path=path("LANDING_PATH", data_dir / "landing"),
+        warehouse_path=path("WAREHOUSE_PATH", data_dir / "warehouse" / "bank.duckdb"),
+        published_path=path("PUBLISHED_PATH", data_dir / "published" / "bank.duckdb"),
+        model_store_path=path("MODEL_STORE_PATH", data_dir / "models"),
+        reports_path=path("REPORTS_PATH", data_dir / "reports"),
+    )

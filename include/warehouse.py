@@ -1,0 +1,17 @@
+"""Opening the DuckDB warehouse. DuckDB allows one writing process per file, so
+every writer goes through here and runs in the Airflow pool ``duckdb_writer``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+WRITER_POOL = "duckdb_writer"
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file, creating its folder when writing."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
