@@ -1,0 +1,123 @@
+"""Benchmark: load + GX-validate one landed transactions file of ~1M rows.
+
+    uv run python benchmarks/load_landing.py [--rows 1000000] [--accounts 50000] [--keep DIR]
+
+Writes a synthetic landing area (customers, accounts, one big transactions file
+with a little dirt: malformed rows, orphans, negative amounts) into a temporary
+folder, then times each stage on its own and the whole ``load_landing`` call.
+Not part of the test suite: it takes about a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from include.config import Settings, load_settings
+from include.landing.entities import ENTITIES_BY_TABLE, landing_dir, landing_file_name
+
+DAY = "2025-03-31"
+DIRT_EVERY = 1000  # one dirty row per this many
+
+
+def _path(settings: Settings, table: str) -> Path:
+    entity = ENTITIES_BY_TABLE[table]
+    folder = settings.landing_path / landing_dir(entity.system, entity.name, DAY)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / landing_file_name(entity.name, DAY)
+
+
+def write_landing(settings: Settings, rows: int, accounts: int) -> Path:
+    """Customers (one per two accounts), accounts, and ``rows`` transactions."""
+    rng = random.Random(7)
+    customers = max(accounts // 2, 1)
+    with _path(settings, "core_banking__customers").open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(ENTITIES_BY_TABLE["core_banking__customers"].column_names)
+        for i in range(customers):
+            writer.writerow([f"C{i:07d}", "retail", f"Name {i}", f"ID{i}", "138", "", "Road",
+                             "Shanghai", "1980-01-01", "F", "B001", "2024-01-01"])  # fmt: skip
+    with _path(settings, "core_banking__accounts").open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(ENTITIES_BY_TABLE["core_banking__accounts"].column_names)
+        for i in range(accounts):
+            writer.writerow([f"A{i:08d}", f"C{i // 2:07d}", "CUR_RETAIL", "B001", "CNY",
+                             "2024-01-01", "", "open", "", "", "0.0035", "", "", ""])  # fmt: skip
+    target = _path(settings, "core_banking__transactions")
+    with target.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(ENTITIES_BY_TABLE["core_banking__transactions"].column_names)
+        for i in range(rows):
+            account = f"A{rng.randrange(accounts):08d}"
+            amount = f"{rng.random() * 5000:.2f}"
+            dirt = i % DIRT_EVERY == 0 and i > 0
+            if dirt and i % (3 * DIRT_EVERY) == 0:
+                handle.write(f"T{i:09d},{account},{DAY},truncated\n")
+                continue
+            if dirt and i % (3 * DIRT_EVERY) == DIRT_EVERY:
+                account = "A_UNKNOWN"
+            elif dirt:
+                amount = "-1.00"
+            writer.writerow([f"T{i:09d}", account, DAY, f"{DAY} {i % 24:02d}:{i % 60:02d}:00",
+                             "merchant_payment", "debit", amount, "mobile", "merchant",
+                             "Shop, Ltd", "", "grocery"])  # fmt: skip
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--accounts", type=int, default=50_000)
+    parser.add_argument("--keep", type=Path, help="write here instead of a temporary folder")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = load_settings({"BANK_DATA_DIR": str(args.keep or scratch)})
+        started = time.perf_counter()
+        big = write_landing(settings, args.rows, args.accounts)
+        print(f"generated {args.rows:,} transactions ({big.stat().st_size / 1e6:.0f} MB) "
+              f"in {time.perf_counter() - started:.1f}s")  # fmt: skip
+
+        # Stages on their own (the loader does the same work in load_landing).
+        from expectations import landing as suites
+        from expectations.runner import gx_context, run_suite
+        from include.landing.loader import batch_frame, load_landing
+        from include.landing.reader import read_landed_file
+
+        entity = ENTITIES_BY_TABLE["core_banking__transactions"]
+        t0 = time.perf_counter()
+        parsed = read_landed_file(big, entity)
+        t1 = time.perf_counter()
+        from include.landing.discovery import LandedFile
+
+        landed = LandedFile(big, big.name, entity, date.fromisoformat(DAY))
+        frame = suites.prepare_frame(batch_frame([(landed, parsed)]), entity,
+                                     {"account_id": parsed.rows["account_id"].drop_duplicates()})  # fmt: skip
+        t2 = time.perf_counter()
+        context = gx_context()
+        run = run_suite(context, suites.build_suite(entity), frame)
+        t3 = time.perf_counter()
+        print(f"read+parse {t1 - t0:.1f}s | derive check columns {t2 - t1:.1f}s | "
+              f"GX suite ({run.evaluated} expectations) {t3 - t2:.1f}s")  # fmt: skip
+        del parsed, frame, run
+
+        t4 = time.perf_counter()
+        summary = load_landing(settings, date.fromisoformat(DAY), "benchmark")
+        t5 = time.perf_counter()
+        counts = summary.per_entity["core_banking__transactions"]
+        print(f"load_landing end to end {t5 - t4:.1f}s: {counts.rows_loaded:,} loaded, "
+              f"{counts.rows_quarantined:,} quarantined")  # fmt: skip
+        t6 = time.perf_counter()
+        again = load_landing(settings, date.fromisoformat(DAY), "benchmark-rerun")
+        print(
+            f"re-run (nothing new) {time.perf_counter() - t6:.1f}s, files loaded: {again.files_loaded}"
+        )
+
+
+if __name__ == "__main__":
+    main()

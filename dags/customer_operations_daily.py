@@ -1,0 +1,124 @@
+"""Daily customer-operations run, keyed on the run's logical date (the business date).
+
+landing files -> GX checks -> raw (idempotent) -> dbt build -> GX mart checks
+-> scoring -> dbt models over the scores -> published read-only copy for BI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import dag, task
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos.constants import InvocationMode, LoadMode, TestBehavior
+from pipeline_defaults import DEFAULT_ARGS, WRITER_TASK_ARGS
+
+from include.config import DBT_PROJECT_DIR, load_settings
+
+SETTINGS = load_settings()
+DBT_PROJECT = ProjectConfig(
+    dbt_project_path=DBT_PROJECT_DIR,
+    manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
+    install_dbt_deps=False,
+)
+DBT_PROFILE = ProfileConfig(
+    profile_name="bank_customer_ops",
+    target_name="duckdb",
+    profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+)
+DBT_EXECUTION = ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER)
+DBT_OPERATOR_ARGS = {
+    **WRITER_TASK_ARGS,
+    "env": {"WAREHOUSE_PATH": str(SETTINGS.warehouse_path)},
+    # Marts are computed as of the business date, never as of "now".
+    "vars": {"as_of_date": "{{ ds }}"},
+}
+
+
+def dbt_render_config(**selection: list[str]) -> RenderConfig:
+    """Render from the pre-built manifest; each node runs `dbt build` (model + its tests)."""
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        test_behavior=TestBehavior.BUILD,
+        **selection,
+    )
+
+
+@dag(
+    dag_id="customer_operations_daily",
+    schedule="@daily",
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["customer-operations", "daily", "duckdb"],
+    doc_md=__doc__,
+)
+def customer_operations_daily() -> None:
+    @task(**WRITER_TASK_ARGS)
+    def load_landing_files(ds: str, run_id: str) -> dict:
+        """Find files not loaded yet, check them with GX, load good rows, quarantine bad ones."""
+        from datetime import date
+
+        from include.landing.loader import load_landing
+
+        summary = load_landing(load_settings(), date.fromisoformat(ds), run_id)
+        return summary.as_dict()
+
+    transform = DbtTaskGroup(
+        group_id="transform",
+        project_config=DBT_PROJECT,
+        profile_config=DBT_PROFILE,
+        execution_config=DBT_EXECUTION,
+        render_config=dbt_render_config(exclude=["tag:needs_scores"]),
+        operator_args=DBT_OPERATOR_ARGS,
+    )
+
+    @task(**WRITER_TASK_ARGS)
+    def validate_marts(run_id: str) -> dict:
+        """GX checks on the marts; a failure stops the run before anything is published."""
+        from expectations.marts import validate_marts as run_mart_suites
+
+        return run_mart_suites(load_settings(), run_id)
+
+    @task(**WRITER_TASK_ARGS)
+    def score_customers(ds: str, run_id: str) -> dict:
+        from datetime import date
+
+        from scoring.run import score_customers as run_scoring
+
+        return run_scoring(load_settings(), date.fromisoformat(ds), run_id)
+
+    scored_marts = DbtTaskGroup(
+        group_id="scored_marts",
+        project_config=DBT_PROJECT,
+        profile_config=DBT_PROFILE,
+        execution_config=DBT_EXECUTION,
+        render_config=dbt_render_config(select=["tag:needs_scores"]),
+        operator_args=DBT_OPERATOR_ARGS,
+    )
+
+    @task(**WRITER_TASK_ARGS)
+    def publish_for_bi(run_id: str) -> dict:
+        """Swap in a fresh read-only copy of the marts for BI readers."""
+        from include.publish import publish_marts
+
+        return publish_marts(load_settings(), run_id)
+
+    (
+        load_landing_files()
+        >> transform
+        >> validate_marts()
+        >> score_customers()
+        >> scored_marts
+        >> publish_for_bi()
+    )
+
+
+customer_operations_daily()

@@ -1,0 +1,30 @@
+{#
+    Rows of a raw landing table keeping only the latest delivery of each key.
+
+    The same key can land several times (customers and accounts are deltas,
+    late transactions repeat, reference snapshots re-deliver every row), so the
+    winner is the row from the latest business date, then the latest load, then
+    the last line of the file. Snapshot entities use the same rule: a code that
+    disappears from a later snapshot keeps its last delivered row, so history
+    (old accounts on retired products) stays joinable.
+
+    Adds the column _delivery_rank (always 1); staging models list their
+    columns explicitly, so it goes no further.
+#}
+{% macro latest_delivery(relation, key_columns) -%}
+    select ranked.*
+    from (
+        select
+            landed.*,
+            row_number() over (
+                partition by {{ key_columns | join(', ') }}
+                order by
+                    landed._business_date desc,
+                    landed._loaded_at desc,
+                    landed._source_file desc,
+                    landed._source_line desc
+            ) as _delivery_rank
+        from {{ relation }} as landed
+    ) as ranked
+    where ranked._delivery_rank = 1
+{%- endmacro %}

@@ -1,0 +1,236 @@
+-- One row per customer and calendar month, from the month of the customer's
+-- first account (at the earliest the month the warehouse history starts) to the
+-- month of the as-of date: AUM, activity and value tier (METRICS.md
+-- "Month-average AUM", "Active in a month", "Value tier").
+-- A month is covered from its first day (or the history start) to its last day
+-- (or the as-of date); a month not covered in full is partial
+-- (is_complete_month false). Tiers "as of" a date use the latest complete month.
+{%- set active_threshold = var('active_transaction_threshold') %}
+{%- set covered_day_count = dbt.datediff(
+    'customer_months.first_covered_date', 'customer_months.last_covered_date', 'day'
+) ~ ' + 1' %}
+
+with
+
+customers as (
+    select * from {{ ref('stg_core_banking__customers') }}
+),
+
+accounts as (
+    select * from {{ ref('stg_core_banking__accounts') }}
+),
+
+calendar as (
+    select * from {{ ref('int_calendar_days') }}
+),
+
+reporting_window as (
+    select * from {{ ref('int_reporting_window') }}
+),
+
+daily_aum as (
+    select * from {{ ref('int_customer_daily_aum') }}
+),
+
+transactions as (
+    select * from {{ ref('int_transactions_classified') }}
+),
+
+value_tier_thresholds as (
+    select * from {{ ref('value_tier_thresholds') }}
+),
+
+months as (
+    select distinct
+        calendar.month_start_date,
+        calendar.month_end_date
+    from calendar
+),
+
+customer_first_accounts as (
+    select
+        customer_id,
+        min(opened_date) as first_opened_date
+    from accounts
+    group by customer_id
+),
+
+-- customers without a customer record are left out (see the relationships
+-- test on stg_core_banking__accounts.customer_id)
+customer_months as (
+    select
+        customers.customer_id,
+        customers.customer_type,
+        months.month_start_date,
+        months.month_end_date,
+        case
+            when months.month_start_date >= reporting_window.history_start_date
+                then months.month_start_date
+            else reporting_window.history_start_date
+        end as first_covered_date,
+        case
+            when months.month_end_date <= reporting_window.as_of_date then months.month_end_date
+            else reporting_window.as_of_date
+        end as last_covered_date,
+        (
+            months.month_start_date >= reporting_window.history_start_date
+            and months.month_end_date <= reporting_window.as_of_date
+        ) as is_complete_month
+    from customers
+    inner join customer_first_accounts
+        on customers.customer_id = customer_first_accounts.customer_id
+    inner join months
+        on customer_first_accounts.first_opened_date <= months.month_end_date
+    cross join reporting_window
+),
+
+-- sum of daily AUM per month; days without a row (before the first account)
+-- count as 0 because the average divides by the covered calendar days, not the rows
+monthly_aum as (
+    select
+        daily_aum.customer_id,
+        customer_months.month_start_date,
+        sum(daily_aum.aum_amount) as aum_day_total
+    from daily_aum
+    inner join customer_months
+        on
+            daily_aum.customer_id = customer_months.customer_id
+            and daily_aum.aum_date >= customer_months.first_covered_date
+            and daily_aum.aum_date <= customer_months.last_covered_date
+    group by daily_aum.customer_id, customer_months.month_start_date
+),
+
+month_end_aum as (
+    select
+        customer_months.customer_id,
+        customer_months.month_start_date,
+        daily_aum.aum_amount
+    from customer_months
+    inner join daily_aum
+        on
+            customer_months.customer_id = daily_aum.customer_id
+            and customer_months.last_covered_date = daily_aum.aum_date
+),
+
+monthly_transactions as (
+    select
+        customer_months.customer_id,
+        customer_months.month_start_date,
+        sum(case when transactions.is_customer_initiated then 1 else 0 end)
+            as customer_initiated_transaction_count,
+        sum(
+            case
+                when transactions.is_customer_initiated and transactions.is_digital_channel then 1
+                else 0
+            end
+        ) as digital_transaction_count
+    from transactions
+    inner join customer_months
+        on
+            transactions.customer_id = customer_months.customer_id
+            and transactions.transaction_date >= customer_months.first_covered_date
+            and transactions.transaction_date <= customer_months.last_covered_date
+    group by customer_months.customer_id, customer_months.month_start_date
+),
+
+-- open at some covered day of the month: opened by the last covered day and not
+-- closed before the first (an account closing on the 1st was open that day)
+monthly_open_accounts as (
+    select distinct
+        customer_months.customer_id,
+        customer_months.month_start_date
+    from customer_months
+    inner join accounts
+        on
+            customer_months.customer_id = accounts.customer_id
+            and customer_months.last_covered_date >= accounts.opened_date
+            and (
+                accounts.closed_date is null
+                or customer_months.first_covered_date <= accounts.closed_date
+            )
+),
+
+measured as (
+    select
+        customer_months.customer_id,
+        customer_months.month_start_date,
+        customer_months.month_end_date,
+        customer_months.customer_type,
+        customer_months.is_complete_month,
+        -- rounded to cents first, so the tier follows the figure BI shows
+        cast(
+            round(
+                coalesce(monthly_aum.aum_day_total, 0) / ({{ covered_day_count }}),
+                2
+            ) as decimal(18, 2)
+        ) as month_average_aum,
+        cast(coalesce(month_end_aum.aum_amount, 0) as decimal(18, 2)) as month_end_aum,
+        cast(coalesce(monthly_transactions.customer_initiated_transaction_count, 0) as integer)
+            as customer_initiated_transaction_count,
+        cast(coalesce(monthly_transactions.digital_transaction_count, 0) as integer)
+            as digital_transaction_count,
+        monthly_open_accounts.customer_id is not null as has_open_account
+    from customer_months
+    left join monthly_aum
+        on
+            customer_months.customer_id = monthly_aum.customer_id
+            and customer_months.month_start_date = monthly_aum.month_start_date
+    left join month_end_aum
+        on
+            customer_months.customer_id = month_end_aum.customer_id
+            and customer_months.month_start_date = month_end_aum.month_start_date
+    left join monthly_transactions
+        on
+            customer_months.customer_id = monthly_transactions.customer_id
+            and customer_months.month_start_date = monthly_transactions.month_start_date
+    left join monthly_open_accounts
+        on
+            customer_months.customer_id = monthly_open_accounts.customer_id
+            and customer_months.month_start_date = monthly_open_accounts.month_start_date
+),
+
+-- highest tier whose minimum the month average reaches, for the customer's type
+tiers_reached as (
+    select
+        measured.customer_id,
+        measured.month_start_date,
+        value_tier_thresholds.value_tier,
+        row_number() over (
+            partition by measured.customer_id, measured.month_start_date
+            order by value_tier_thresholds.min_month_average_aum desc
+        ) as tier_rank
+    from measured
+    inner join value_tier_thresholds
+        on
+            measured.customer_type = value_tier_thresholds.customer_type
+            and measured.month_average_aum >= value_tier_thresholds.min_month_average_aum
+    where measured.has_open_account
+),
+
+final as (
+    select
+        measured.customer_id,
+        measured.month_start_date,
+        measured.month_end_date,
+        measured.customer_type,
+        measured.is_complete_month,
+        measured.month_average_aum,
+        measured.month_end_aum,
+        measured.customer_initiated_transaction_count,
+        measured.digital_transaction_count,
+        measured.customer_initiated_transaction_count >= {{ active_threshold }} as is_active,
+        (
+            measured.customer_initiated_transaction_count >= {{ active_threshold }}
+            and measured.digital_transaction_count >= 1
+        ) as is_digitally_active,
+        measured.has_open_account,
+        tiers_reached.value_tier
+    from measured
+    left join tiers_reached
+        on
+            measured.customer_id = tiers_reached.customer_id
+            and measured.month_start_date = tiers_reached.month_start_date
+            and tiers_reached.tier_rank = 1
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- One row per account and day the balance changed (and the opening day);
+-- days without a row carry the last balance forward (int_account_balances_carried_forward).
+with
+
+source as (
+    {{ latest_delivery(source('core_banking', 'balances'), ['account_id', 'balance_date']) }}
+),
+
+renamed as (
+    select
+        -- ids
+        account_id,
+
+        -- numerics
+        cast(balance as decimal(18, 2)) as balance_amount,
+
+        -- dates
+        cast(balance_date as date) as balance_date,
+        cast(_business_date as date) as delivered_date
+
+    from source
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final

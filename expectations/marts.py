@@ -1,0 +1,132 @@
+"""Great Expectations checks on the marts, run after dbt and before anything is published.
+
+``validate_marts`` reads each checked mart from the warehouse into pandas (GX on
+DuckDB through SQLAlchemy is broken, see ENVIRONMENT.md), validates it, records
+one row per suite in ``audit.validation_runs``, writes the GX results as JSON
+under ``REPORTS_PATH/<run_id>/`` and raises :class:`MartValidationError` with a
+readable summary when a suite fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+import pandas as pd
+
+from expectations import dim_customers, fct_customer_months, personal_data
+from expectations.runner import SuiteRun, failing_rows, gx_context, run_suite, write_report
+from include.config import Settings
+from include.landing.registry import VALIDATION_RUNS_TABLE, ensure_audit_schema
+from include.warehouse import connect
+
+MARTS_SCHEMA = "marts"
+
+
+class MartValidationError(Exception):
+    """A mart broke its expectations; nothing downstream should publish it."""
+
+
+@dataclass(frozen=True)
+class MartCheck:
+    """A checked mart: its table, how to build its suite and how to prepare its frame."""
+
+    table: str
+    build_suite: Callable[[], gx.ExpectationSuite]
+    prepare: Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def mart_checks(
+    active_threshold: int = fct_customer_months.DEFAULT_ACTIVE_THRESHOLD,
+) -> list[MartCheck]:
+    return [
+        MartCheck(
+            fct_customer_months.TABLE,
+            fct_customer_months.build_suite,
+            lambda frame: fct_customer_months.prepare_frame(frame, active_threshold),
+        ),
+        MartCheck(dim_customers.TABLE, dim_customers.build_suite, lambda frame: frame),
+    ]
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    (count,) = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return count > 0
+
+
+def _record(con: duckdb.DuckDBPyConnection, runs: list[SuiteRun], run_id: str) -> None:
+    checked_at = datetime.now(UTC).replace(tzinfo=None)
+    con.begin()
+    try:
+        for run in runs:
+            con.execute(
+                f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
+                [run_id, run.suite, run.success, run.evaluated, run.failed, checked_at],
+            )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def validate_marts(
+    settings: Settings,
+    run_id: str,
+    allow_missing: bool = False,
+    active_threshold: int = fct_customer_months.DEFAULT_ACTIVE_THRESHOLD,
+) -> dict:
+    """Validate the marts; returns a JSON-friendly summary, raises when a suite fails.
+
+    ``allow_missing`` lets tests (or a first deployment) skip marts not built yet;
+    otherwise a missing mart is an error.
+    """
+    context = gx_context()
+    runs: list[SuiteRun] = []
+    missing: list[str] = []
+    con = connect(Path(settings.warehouse_path))
+    try:
+        for check in mart_checks(active_threshold):
+            if not _table_exists(con, MARTS_SCHEMA, check.table):
+                missing.append(f"{MARTS_SCHEMA}.{check.table}")
+                continue
+            frame = con.execute(f"select * from {MARTS_SCHEMA}.{check.table}").df()
+            runs.append(run_suite(context, check.build_suite(), check.prepare(frame)))
+        catalogue = con.execute(personal_data.catalogue_query()).df()
+        privacy = run_suite(context, personal_data.build_suite(), catalogue)
+        runs.append(privacy)
+        ensure_audit_schema(con)
+        _record(con, runs, run_id)
+    finally:
+        con.close()
+    reports = [str(write_report(run, settings.reports_path, run_id)) for run in runs]
+    failed = [run for run in runs if not run.success]
+    problems = [run.summary() for run in failed]
+    if not privacy.success:
+        leaks = catalogue.loc[sorted(failing_rows(privacy))]
+        problems.append(
+            "personal data outside the restricted schema: "
+            + ", ".join(
+                f"{r.table_schema}.{r.table_name}.{r.column_name}" for r in leaks.itertuples()
+            )
+        )
+    if missing and not allow_missing:
+        problems.append("missing marts: " + ", ".join(missing))
+    if problems:
+        raise MartValidationError("mart validation failed:\n" + "\n".join(problems))
+    return {
+        "run_id": run_id,
+        "suites": {
+            run.suite: {"success": run.success, "evaluated": run.evaluated, "failed": run.failed}
+            for run in runs
+        },
+        "missing": missing,
+        "reports": reports,
+    }

@@ -1,0 +1,175 @@
+"""Injected defects ("dirt") and the manifest that lists each one.
+
+Every defective row is an *extra* row (a copy of a real row of the same file with
+a fresh key, then broken), so the clean data stays whole and a pipeline that
+quarantines exactly the manifest's rows ends with the clean data. Late-arriving
+transactions are real rows moved to a file 1-10 days after their date; a
+re-delivered file is a byte copy named with the suffix ``redelivered``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from include.landing.entities import DATE, DECIMAL, INTEGER, TIMESTAMP, Entity
+
+FOREIGN_KEYS = {"accounts": "customer_id", "transactions": "account_id", "balances": "account_id",
+                "repayments": "account_id", "complaints": "customer_id",
+                "campaign_contacts": "customer_id"}
+ROW_KINDS = ("malformed_field_count", "broken_quoting", "orphan_key", "negative_value",
+             "unparseable_date", "unparseable_number", "future_birth_date", "unknown_enum")
+LATE = "late_arriving"
+REDELIVERED = "redelivered_file"
+MANIFEST_COLUMNS = ("file", "line", "kind", "column")
+
+
+def kind_columns(entity: Entity, kind: str) -> list[str]:
+    """Columns a row defect of ``kind`` can hit in ``entity`` ([""] = whole row)."""
+    cols = entity.columns
+    if kind in ("malformed_field_count", "broken_quoting"):
+        return [""]
+    if kind == "orphan_key":
+        return [FOREIGN_KEYS[entity.name]] if entity.name in FOREIGN_KEYS else []
+    if kind == "negative_value":
+        return [c.name for c in cols if c.min_value is not None]
+    if kind == "unparseable_date":
+        return [c.name for c in cols if c.type in (DATE, TIMESTAMP)]
+    if kind == "unparseable_number":
+        return [c.name for c in cols if c.type in (DECIMAL, INTEGER)]
+    if kind == "future_birth_date":
+        return ["birth_date"] if entity.name == "customers" else []
+    if kind == "unknown_enum":
+        return [c.name for c in cols if c.allowed]
+    raise ValueError(f"unknown dirt kind {kind}")
+
+
+@dataclass
+class FilePlan:
+    """Defects planned for one file: (kind, column, source row) and re-delivery."""
+
+    defects: list[tuple[str, str, int]] = field(default_factory=list)
+    redeliver: bool = False
+
+
+def plan_dirt(rng: np.random.Generator, files: list[tuple[Entity, int]], rate: float
+              ) -> list[FilePlan]:
+    """Plan defects for each (entity, row count) file; every kind occurs at least once
+    when ``rate`` > 0 and a file can take it."""
+    plans = [FilePlan() for _ in files]
+    if rate <= 0:
+        return plans
+    usable = [[k for k in ROW_KINDS if kind_columns(e, k)] for e, _ in files]
+    for plan, (entity, n_rows), kinds in zip(plans, files, usable, strict=True):
+        if entity.delivery == "snapshot" or not n_rows:
+            continue
+        for _ in range(rng.binomial(n_rows, rate)):
+            kind = kinds[rng.integers(len(kinds))]
+            columns = kind_columns(entity, kind)
+            plan.defects.append((kind, columns[rng.integers(len(columns))],
+                                 int(rng.integers(n_rows))))
+        plan.redeliver = bool(rng.random() < min(1.0, 2 * rate))
+    seen = {k for p in plans for k, _, _ in p.defects}
+    for kind in ROW_KINDS:
+        if kind in seen:
+            continue
+        options = [i for i, ((e, n), kinds) in enumerate(zip(files, usable, strict=True))
+                   if kind in kinds and n and e.delivery != "snapshot"]
+        if options:
+            i = options[rng.integers(len(options))]
+            columns = kind_columns(files[i][0], kind)
+            plans[i].defects.append((kind, columns[rng.integers(len(columns))],
+                                     int(rng.integers(files[i][1]))))
+    if not any(p.redeliver for p in plans):
+        options = [i for i, (e, n) in enumerate(files) if n and e.delivery != "snapshot"]
+        if options:
+            plans[options[rng.integers(len(options))]].redeliver = True
+    return plans
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _line(fields: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(fields)
+    return out.getvalue()
+
+
+def defect_line(rng: np.random.Generator, entity: Entity, values: dict[str, object], kind: str,
+                column: str, serial: int, business_date: str) -> str:
+    """A broken copy of a row (``values``) with a fresh key (one CSV line, with newline)."""
+    fields = {name: _text(values[name]) for name in entity.column_names}
+    key = entity.key[0]
+    if len(entity.key) == 1:
+        fields[key] = f"{fields[key]}-D{serial}"
+    if kind == "orphan_key":
+        prefix = "C9" if column == "customer_id" else "A9"
+        fields[column] = f"{prefix}{int(rng.integers(10**6, 10**7)):07d}"
+    elif kind == "negative_value":
+        fields[column] = "-" + (fields[column] or "1").lstrip("-")
+    elif kind == "unparseable_date":
+        fields[column] = ["2025-13-45", "31/12/2025", "not a date", "20250101"][rng.integers(4)]
+    elif kind == "unparseable_number":
+        fields[column] = ["12.3.4", "abc", "1 000.00", "NaN?"][rng.integers(4)]
+    elif kind == "future_birth_date":
+        later = np.datetime64(business_date) + int(rng.integers(30, 3000))
+        fields[column] = str(later)
+    elif kind == "unknown_enum":
+        fields[column] = ["UNKNOWN", "other_value", "x"][rng.integers(3)]
+    values_out = list(fields.values())
+    if kind == "malformed_field_count":
+        values_out = values_out[:-1] if rng.random() < 0.5 else [*values_out, "extra"]
+    if kind == "broken_quoting":
+        return ",".join(values_out[:1] + ['"' + values_out[1].replace('"', "")] + values_out[2:]) + "\n"
+    return _line(values_out)
+
+
+def inject(rng: np.random.Generator, entity: Entity, table: pa.Table, body: bytes,
+           plan: FilePlan, business_date: str, serial_start: int
+           ) -> tuple[bytes, list[tuple[int, str, str]], np.ndarray]:
+    """Insert the planned defect lines into ``body`` (the CSV without header).
+
+    Returns the new body, (line, kind, column) per defect, and the final line
+    number of each original row (header is line 1)."""
+    n = table.num_rows
+    if not plan.defects:
+        return body, [], np.arange(n) + 2
+    sources = table.take(pa.array([row for _, _, row in plan.defects])).to_pylist()
+    lines, slots, meta = [], [], []
+    quoting_used = False
+    for i, (kind, column, row) in enumerate(plan.defects):
+        if kind == "broken_quoting" and quoting_used:
+            kind = "malformed_field_count"
+        quoting_used |= kind == "broken_quoting"
+        lines.append(defect_line(rng, entity, sources[i], kind, column, serial_start + i,
+                                 business_date))
+        # broken quoting swallows what follows it, so it only ever ends a file
+        slots.append(n if kind == "broken_quoting" else int(rng.integers(n + 1)))
+        meta.append((kind, column))
+    quoting_last = np.array([k == "broken_quoting" for k, _ in meta])
+    order = np.lexsort((quoting_last, np.array(slots)))
+    slots_sorted = np.array(slots)[order]
+    ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
+    starts = np.r_[0, ends + 1]
+    pieces, prev = [], 0
+    for j in order:
+        cut = int(starts[slots[j]]) if slots[j] < len(starts) else len(body)
+        pieces += [body[prev:cut], lines[j].encode()]
+        prev = cut
+    pieces.append(body[prev:])
+    found = [(int(2 + slots_sorted[r] + r), *meta[j]) for r, j in enumerate(order)]
+    row_lines = np.arange(n) + 2 + np.searchsorted(slots_sorted, np.arange(n), side="right")
+    return b"".join(pieces), found, row_lines

@@ -1,0 +1,147 @@
+"""Finding landed files that the warehouse has not loaded yet.
+
+Layout (see ``entities.py``)::
+
+    <landing>/<system>/<entity>/business_date=YYYY-MM-DD/<entity>_YYYYMMDD[_<suffix>].csv
+
+A run with logical date D takes every file dated D or earlier that is not yet
+registered, so the first run loads all history and a late file for an earlier
+date is taken by the next run. Files are identified by content (sha256): a
+file whose content was already loaded under another name is a re-delivery
+(``duplicate``). Anything that does not fit the layout is reported as unknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from include.landing.entities import ENTITIES, Entity
+from include.landing.reader import file_checksum
+from include.landing.registry import DUPLICATE, LOADED, loaded_checksums, registered_files
+
+PARTITION = re.compile(r"business_date=(\d{4}-\d{2}-\d{2})")
+ENTITY_BY_FOLDER = {(entity.system, entity.name): entity for entity in ENTITIES}
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: Path
+    relative_path: str  # POSIX path relative to the landing root, as stored in raw
+    entity: Entity
+    business_date: date
+    checksum: str = ""
+
+
+@dataclass(frozen=True)
+class UnknownItem:
+    relative_path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.relative_path}: {self.reason}"
+
+
+@dataclass
+class Discovery:
+    """What a run found: new files to load, re-deliveries, and what did not fit the layout."""
+
+    new: list[LandedFile] = field(default_factory=list)
+    duplicates: list[tuple[LandedFile, str]] = field(default_factory=list)  # (file, loaded path)
+    already_registered: int = 0
+    later_than_run: int = 0  # dated after the run's business date: left for later runs
+    unknown: list[UnknownItem] = field(default_factory=list)
+
+
+def file_name_pattern(entity: Entity, business_date: date) -> re.Pattern[str]:
+    stamp = business_date.strftime("%Y%m%d")
+    return re.compile(rf"{re.escape(entity.name)}_{stamp}(?:_[A-Za-z0-9][A-Za-z0-9_-]*)?\.csv")
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _parse_partition(name: str) -> date | None:
+    match = PARTITION.fullmatch(name)
+    if not match:
+        return None
+    try:
+        return date.fromisoformat(match.group(1))
+    except ValueError:
+        return None
+
+
+def scan_landing(
+    landing_root: Path, up_to: date
+) -> tuple[list[LandedFile], list[UnknownItem], int]:
+    """Walk the layout: (files dated up to ``up_to``, unknown items, count of later files).
+
+    Only the four known levels are walked, so an unknown folder is reported
+    once rather than file by file.
+    """
+    files: list[LandedFile] = []
+    unknown: list[UnknownItem] = []
+    later = 0
+    if not landing_root.is_dir():
+        return files, [UnknownItem(str(landing_root), "landing root does not exist")], 0
+    systems = {entity.system for entity in ENTITIES}
+    for system_dir in sorted(landing_root.iterdir()):
+        if not system_dir.is_dir() or system_dir.name not in systems:
+            unknown.append(UnknownItem(_relative(landing_root, system_dir), "not a source system"))
+            continue
+        for entity_dir in sorted(system_dir.iterdir()):
+            entity = ENTITY_BY_FOLDER.get((system_dir.name, entity_dir.name))
+            if not entity_dir.is_dir() or entity is None:
+                reason = f"not an entity of {system_dir.name}"
+                unknown.append(UnknownItem(_relative(landing_root, entity_dir), reason))
+                continue
+            for partition_dir in sorted(entity_dir.iterdir()):
+                business_date = _parse_partition(partition_dir.name)
+                if not partition_dir.is_dir() or business_date is None:
+                    reason = "not a business_date=YYYY-MM-DD folder"
+                    unknown.append(UnknownItem(_relative(landing_root, partition_dir), reason))
+                    continue
+                pattern = file_name_pattern(entity, business_date)
+                for path in sorted(partition_dir.iterdir()):
+                    relative = _relative(landing_root, path)
+                    if not path.is_file() or not pattern.fullmatch(path.name):
+                        expected = f"{entity.name}_{business_date:%Y%m%d}[_<suffix>].csv"
+                        unknown.append(UnknownItem(relative, f"not named {expected}"))
+                    elif business_date > up_to:
+                        later += 1
+                    else:
+                        files.append(LandedFile(path, relative, entity, business_date))
+    return files, unknown, later
+
+
+def discover_new_files(
+    landing_root: Path, con: duckdb.DuckDBPyConnection, business_date: date
+) -> Discovery:
+    """Classify the landed files up to ``business_date`` against ``raw._load_registry``.
+
+    Read-only: the loader registers the duplicates. A (path, checksum) already
+    registered as loaded or duplicate is done; a rejected one is retried.
+    """
+    files, unknown, later = scan_landing(landing_root, business_date)
+    registered = registered_files(con)
+    loaded = loaded_checksums(con)
+    discovery = Discovery(unknown=unknown, later_than_run=later)
+    seen_this_run: dict[str, str] = {}
+    for landed in sorted(files, key=lambda f: (f.business_date, f.relative_path)):
+        checksum = file_checksum(landed.path)
+        landed = LandedFile(
+            landed.path, landed.relative_path, landed.entity, landed.business_date, checksum
+        )
+        if registered.get((landed.relative_path, checksum)) in (LOADED, DUPLICATE):
+            discovery.already_registered += 1
+        elif checksum in loaded or checksum in seen_this_run:
+            discovery.duplicates.append((landed, loaded.get(checksum) or seen_this_run[checksum]))
+        else:
+            seen_this_run[checksum] = landed.relative_path
+            discovery.new.append(landed)
+    return discovery

@@ -1,0 +1,435 @@
+"""Loading landed files into the warehouse's raw schema, validated by Great Expectations.
+
+Entry point for the Airflow task: :func:`load_landing`. Steps:
+
+1. discover files dated up to the run's business date that are not registered yet;
+2. register re-deliveries (same content under another name) as ``duplicate``;
+3. per entity, parents first: read every new file, validate all of them as one
+   GX batch, then write each file in its own transaction (good rows to
+   ``raw.<system>__<entity>``, failing rows to ``raw._quarantine``, one row to
+   ``raw._load_registry``), so a crash never leaves half a file;
+4. reconcile every loaded file (landed = loaded + quarantined, and the tables agree);
+5. raise :class:`LandingRejectedError` if any file was rejected, after loading the others.
+
+Re-running with the same files changes nothing: a registered (path, checksum)
+is skipped. A rejected file is retried each run; fixed content loads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+from great_expectations.data_context import AbstractDataContext
+
+from expectations import landing as landing_suites
+from expectations.runner import SuiteRun, gx_context, write_report
+from include.config import Settings
+from include.landing.discovery import Discovery, LandedFile, discover_new_files
+from include.landing.entities import ENTITIES, Entity
+from include.landing.reader import LandingFileError, ParsedFile, read_landed_file
+from include.landing.registry import (
+    DUPLICATE,
+    LOADED,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    REGISTRY_TABLE,
+    REJECTED,
+    VALIDATION_RUNS_TABLE,
+    Registration,
+    ensure_raw_schema,
+    write_registration,
+)
+from include.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+CSV_RULE = "csv_structure"
+# All new files of an entity are validated as one GX batch (GX's per-batch overhead
+# is large), but a first run over a long history is cut into batches of whole files
+# so memory stays bounded: about 2 GB is in flight per million transaction rows.
+BATCH_ROWS = 2_000_000
+# The registry and quarantine name entities by their short name (unique across systems).
+RAW_TABLE_BY_NAME = {entity.name: entity.raw_table for entity in ENTITIES}
+
+
+class LandingRejectedError(Exception):
+    """Some files were rejected whole; the others were loaded. Carries the run's summary."""
+
+    def __init__(self, summary: LoadSummary) -> None:
+        self.summary = summary
+        listing = "\n".join(f"  - {path}: {message}" for path, message in summary.rejected.items())
+        super().__init__(f"{len(summary.rejected)} landed file(s) rejected:\n{listing}")
+
+
+class ReconciliationError(Exception):
+    """Row counts of a loaded file do not add up."""
+
+
+@dataclass
+class EntityCounts:
+    files_loaded: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class LoadSummary:
+    run_id: str
+    business_date: date
+    files_seen: int = 0  # files dated up to the business date, registered or not
+    files_loaded: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    files_for_later_dates: int = 0
+    per_entity: dict[str, EntityCounts] = field(default_factory=dict)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(counts.rows_loaded for counts in self.per_entity.values())
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(counts.rows_quarantined for counts in self.per_entity.values())
+
+    def as_dict(self) -> dict:
+        """JSON-friendly form (for XCom and logs)."""
+        data = asdict(self)
+        data["business_date"] = self.business_date.isoformat()
+        data["rows_loaded"] = self.rows_loaded
+        data["rows_quarantined"] = self.rows_quarantined
+        return data
+
+
+@dataclass
+class _FileOutcome:
+    """A parsed file split into the rows to load and the rows to quarantine."""
+
+    parsed: ParsedFile
+    landed: LandedFile
+    good: pd.DataFrame
+    quarantine: pd.DataFrame
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def batch_frame(parsed_files: list[tuple[LandedFile, ParsedFile]]) -> pd.DataFrame:
+    """All files of one entity as one frame with a RangeIndex (GX reports failing rows by index)."""
+    frames = []
+    for number, (landed, parsed) in enumerate(parsed_files):
+        frame = parsed.rows.copy()
+        frame["_source_file"] = landed.relative_path
+        frame["_business_date"] = pd.Timestamp(landed.business_date)
+        frame["_file_number"] = number
+        frame["_row_in_file"] = np.arange(len(frame))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def known_parent_keys(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, pd.Series]:
+    """Parent keys already in raw (this run's parents were loaded before their children)."""
+    keys = {}
+    for ref in landing_suites.REFERENCES.get(entity.raw_table, ()):
+        keys[ref.column] = con.execute(
+            f"select distinct {ref.parent_column} from {RAW_SCHEMA}.{ref.parent_table} "
+            f"where {ref.parent_column} is not null"
+        ).df()[ref.parent_column]
+    return keys
+
+
+def split_outcomes(
+    parsed_files: list[tuple[LandedFile, ParsedFile]],
+    frame: pd.DataFrame,
+    failures: pd.DataFrame,
+    run_id: str,
+) -> list[_FileOutcome]:
+    """Per file: rows without failures to load; failing rows (and CSV bad rows) to quarantine.
+
+    ``failures`` is indexed like ``frame`` and holds ``rule`` and ``reason``.
+    """
+    failing = np.zeros(len(frame), dtype=bool)
+    failing[failures.index.to_numpy(dtype=np.int64)] = True
+    located = frame.loc[failures.index, ["_file_number", "_source_line", "_row_in_file"]]
+    failed = pd.concat([located, failures], axis=1)
+    file_numbers = frame["_file_number"].to_numpy()
+    outcomes = []
+    for number, (landed, parsed) in enumerate(parsed_files):
+        mine = failed[failed["_file_number"].to_numpy() == number]
+        checked = pd.DataFrame(
+            {
+                "source_line": mine["_source_line"].to_numpy(dtype=np.int64),
+                "raw_row": parsed.raw_rows(mine["_row_in_file"].to_numpy(dtype=np.int64)),
+                "rule": mine["rule"].to_numpy(dtype=object),
+                "reason": mine["reason"].to_numpy(dtype=object),
+            }
+        )
+        unreadable = pd.DataFrame(
+            {
+                "source_line": [bad.line for bad in parsed.bad_rows],
+                "raw_row": [bad.raw_row for bad in parsed.bad_rows],
+                "rule": CSV_RULE,
+                "reason": [bad.reason for bad in parsed.bad_rows],
+            }
+        )
+        quarantine = (
+            pd.concat([frame_ for frame_ in (unreadable, checked) if len(frame_)] or [checked])
+            .sort_values("source_line", kind="stable")
+            .assign(run_id=run_id, entity=landed.entity.name, source_file=landed.relative_path)
+            .reset_index(drop=True)
+        )
+        good_positions = frame.loc[(file_numbers == number) & ~failing, "_row_in_file"].to_numpy()
+        good = parsed.rows.iloc[good_positions].reset_index(drop=True)
+        outcomes.append(_FileOutcome(parsed, landed, good, quarantine))
+    return outcomes
+
+
+def write_file(con: duckdb.DuckDBPyConnection, outcome: _FileOutcome, run_id: str) -> Registration:
+    """Good rows, quarantined rows and the registry row of one file, in one transaction."""
+    landed, parsed = outcome.landed, outcome.parsed
+    loaded_at = _utc_now()
+    good = outcome.good.assign(
+        _source_file=landed.relative_path,
+        _business_date=landed.business_date,
+        _file_checksum=parsed.checksum,
+        _run_id=run_id,
+        _loaded_at=loaded_at,
+    )
+    quarantine = outcome.quarantine.assign(quarantined_at=loaded_at)
+    registration = Registration(
+        file_path=landed.relative_path,
+        entity=landed.entity.name,
+        business_date=landed.business_date,
+        file_checksum=parsed.checksum,
+        status=LOADED,
+        rows_landed=parsed.rows_landed,
+        rows_loaded=len(good),
+        rows_quarantined=len(quarantine),
+        run_id=run_id,
+        loaded_at=loaded_at,
+        message=None,
+    )
+    con.begin()
+    try:
+        if len(good):
+            con.register("_landing_good", good)
+            con.execute(
+                f"insert into {RAW_SCHEMA}.{landed.entity.raw_table} by name "
+                "select * from _landing_good"
+            )
+        if len(quarantine):
+            con.register("_landing_quarantine", quarantine)
+            con.execute(f"insert into {QUARANTINE_TABLE} by name select * from _landing_quarantine")
+        write_registration(con, registration)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        for view in ("_landing_good", "_landing_quarantine"):
+            con.unregister(view)
+    return registration
+
+
+def _register_alone(con: duckdb.DuckDBPyConnection, registration: Registration) -> None:
+    con.begin()
+    try:
+        write_registration(con, registration)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def _bare_registration(
+    landed: LandedFile, status: str, run_id: str, message: str, checksum: str | None = None
+) -> Registration:
+    return Registration(
+        file_path=landed.relative_path,
+        entity=landed.entity.name,
+        business_date=landed.business_date,
+        file_checksum=checksum or landed.checksum,
+        status=status,
+        rows_landed=0,
+        rows_loaded=0,
+        rows_quarantined=0,
+        run_id=run_id,
+        loaded_at=_utc_now(),
+        message=message,
+    )
+
+
+def record_validation_run(con: duckdb.DuckDBPyConnection, run: SuiteRun, run_id: str) -> None:
+    con.execute(
+        f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
+        [run_id, run.suite, run.success, run.evaluated, run.failed, _utc_now()],
+    )
+
+
+def validate_batch(
+    context: AbstractDataContext,
+    entity: Entity,
+    frame: pd.DataFrame,
+    known_keys: dict[str, pd.Series],
+) -> tuple[list[SuiteRun], pd.DataFrame, pd.DataFrame]:
+    """Run the entity's suites on the batch; return the runs, the checked frame and failing rows."""
+    checked = landing_suites.prepare_frame(frame, entity, known_keys)
+    runs, failures = landing_suites.run_suites(context, entity, checked)
+    return runs, checked, failures
+
+
+def _read_or_reject(
+    con: duckdb.DuckDBPyConnection, landed: LandedFile, run_id: str, summary: LoadSummary
+) -> ParsedFile | None:
+    """Parse a file; a file-level failure registers it as rejected and returns None."""
+    try:
+        return read_landed_file(landed.path, landed.entity, landed.relative_path)
+    except LandingFileError as error:
+        log.error("rejected %s", error)
+        summary.rejected[landed.relative_path] = str(error)
+        _register_alone(con, _bare_registration(landed, REJECTED, run_id, str(error)))
+        return None
+
+
+def file_batches(
+    con: duckdb.DuckDBPyConnection,
+    files: list[LandedFile],
+    run_id: str,
+    summary: LoadSummary,
+    batch_rows: int,
+) -> Iterator[list[tuple[LandedFile, ParsedFile]]]:
+    """Parsed files grouped into GX batches of whole files, about ``batch_rows`` rows each."""
+    batch: list[tuple[LandedFile, ParsedFile]] = []
+    rows = 0
+    for landed in files:
+        parsed = _read_or_reject(con, landed, run_id, summary)
+        if parsed is None:
+            continue
+        batch.append((landed, parsed))
+        rows += parsed.rows_landed
+        if rows >= batch_rows:
+            yield batch
+            batch, rows = [], 0
+    if batch:
+        yield batch
+
+
+def load_entity(
+    con: duckdb.DuckDBPyConnection,
+    context: AbstractDataContext,
+    entity: Entity,
+    files: list[LandedFile],
+    settings: Settings,
+    run_id: str,
+    summary: LoadSummary,
+    batch_rows: int = BATCH_ROWS,
+) -> None:
+    """Read, validate (one GX batch for all files, or several for a long history) and write."""
+    counts = summary.per_entity.setdefault(entity.raw_table, EntityCounts())
+    for number, parsed_files in enumerate(
+        file_batches(con, files, run_id, summary, batch_rows), start=1
+    ):
+        frame = batch_frame(parsed_files)
+        failures = landing_suites.failure_table(frame, [])
+        if len(frame):
+            runs, frame, failures = validate_batch(
+                context, entity, frame, known_parent_keys(con, entity)
+            )
+            for run in runs:
+                name = run.suite if number == 1 else f"{run.suite}__batch{number}"
+                write_report(run, settings.reports_path, run_id, name)
+                record_validation_run(con, run, run_id)
+            log.info("%s: %d rows, %d failing", entity.raw_table, len(frame), len(failures))
+        for outcome in split_outcomes(parsed_files, frame, failures, run_id):
+            registration = write_file(con, outcome, run_id)
+            counts.files_loaded += 1
+            counts.rows_loaded += registration.rows_loaded
+            counts.rows_quarantined += registration.rows_quarantined
+            summary.files_loaded += 1
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Every file this run loaded: landed = loaded + quarantined, and the tables hold exactly that."""
+    registry = con.execute(
+        f"select file_path, entity, file_checksum, rows_landed, rows_loaded, rows_quarantined "
+        f"from {REGISTRY_TABLE} where run_id = ? and status = ?",
+        [run_id, LOADED],
+    ).fetchall()
+    in_tables: dict[tuple[str, str], int] = {}
+    for table in {RAW_TABLE_BY_NAME[row[1]] for row in registry}:
+        for path, checksum, count in con.execute(
+            f"select _source_file, _file_checksum, count(*) from {RAW_SCHEMA}.{table} "
+            "where _run_id = ? group by all",
+            [run_id],
+        ).fetchall():
+            in_tables[(path, checksum)] = count
+    quarantined = dict(
+        con.execute(
+            f"select source_file, count(*) from {QUARANTINE_TABLE} where run_id = ? group by all",
+            [run_id],
+        ).fetchall()
+    )
+    problems = []
+    for path, _, checksum, landed, loaded, held in registry:
+        actual_loaded = in_tables.get((path, checksum), 0)
+        actual_held = quarantined.get(path, 0)
+        if landed != loaded + held or actual_loaded != loaded or actual_held != held:
+            problems.append(
+                f"{path}: landed {landed}, registry loaded {loaded} + quarantined {held}, "
+                f"tables hold {actual_loaded} + {actual_held}"
+            )
+    if problems:
+        raise ReconciliationError("row counts do not reconcile:\n  " + "\n  ".join(problems))
+
+
+def _register_duplicates(
+    con: duckdb.DuckDBPyConnection, discovery: Discovery, run_id: str, summary: LoadSummary
+) -> None:
+    for landed, original in discovery.duplicates:
+        message = f"same content (sha256) as {original}; not loaded again"
+        _register_alone(con, _bare_registration(landed, DUPLICATE, run_id, message))
+        summary.duplicates.append(landed.relative_path)
+
+
+def load_landing(
+    settings: Settings, business_date: date, run_id: str, batch_rows: int = BATCH_ROWS
+) -> LoadSummary:
+    """Load every new landed file dated up to ``business_date`` into the raw schema.
+
+    Raises :class:`LandingRejectedError` (after loading the rest) when a file was
+    rejected, and :class:`ReconciliationError` when counts do not add up.
+    """
+    summary = LoadSummary(run_id=run_id, business_date=business_date)
+    con = connect(Path(settings.warehouse_path))
+    try:
+        ensure_raw_schema(con)
+        discovery = discover_new_files(Path(settings.landing_path), con, business_date)
+        summary.unknown = [str(item) for item in discovery.unknown]
+        summary.files_for_later_dates = discovery.later_than_run
+        summary.files_seen = (
+            len(discovery.new) + len(discovery.duplicates) + discovery.already_registered
+        )
+        for item in discovery.unknown:
+            log.warning("unknown item in landing area: %s", item)
+        _register_duplicates(con, discovery, run_id, summary)
+        if discovery.new:
+            context = gx_context()
+            for entity in landing_suites.load_order():
+                files = [landed for landed in discovery.new if landed.entity == entity]
+                if files:
+                    load_entity(con, context, entity, files, settings, run_id, summary, batch_rows)
+        reconcile(con, run_id)
+    finally:
+        con.close()
+    log.info("landing load summary: %s", summary.as_dict())
+    if summary.rejected:
+        raise LandingRejectedError(summary)
+    return summary

@@ -1,0 +1,172 @@
+"""The raw schema the loader owns: one table per entity, the load registry and the quarantine.
+
+dbt reads these as sources and never writes them. Entity columns are VARCHAR
+exactly as landed (empty field = NULL); typing happens in dbt staging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+from include.landing.entities import ENTITIES, Entity
+
+RAW_SCHEMA = "raw"
+AUDIT_SCHEMA = "audit"
+REGISTRY_TABLE = f"{RAW_SCHEMA}._load_registry"
+QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
+VALIDATION_RUNS_TABLE = f"{AUDIT_SCHEMA}.validation_runs"
+
+LOADED = "loaded"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_source_file", "VARCHAR"),  # path relative to the landing root
+    ("_source_line", "BIGINT"),  # physical line in the file, header = 1
+    ("_business_date", "DATE"),  # from the business_date= folder
+    ("_file_checksum", "VARCHAR"),  # sha256 hex of the file
+    ("_run_id", "VARCHAR"),
+    ("_loaded_at", "TIMESTAMP"),  # UTC
+)
+
+REGISTRY_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("file_path", "VARCHAR NOT NULL"),
+    ("entity", "VARCHAR NOT NULL"),
+    ("business_date", "DATE"),
+    ("file_checksum", "VARCHAR NOT NULL"),
+    ("status", "VARCHAR NOT NULL"),
+    ("rows_landed", "BIGINT"),
+    ("rows_loaded", "BIGINT"),
+    ("rows_quarantined", "BIGINT"),
+    ("run_id", "VARCHAR"),
+    ("loaded_at", "TIMESTAMP"),
+    ("message", "VARCHAR"),
+)
+
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),
+    ("entity", "VARCHAR"),
+    ("source_file", "VARCHAR"),
+    ("source_line", "BIGINT"),
+    ("raw_row", "VARCHAR"),
+    ("rule", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("quarantined_at", "TIMESTAMP"),
+)
+
+VALIDATION_RUN_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),
+    ("suite", "VARCHAR"),
+    ("success", "BOOLEAN"),
+    ("evaluated", "BIGINT"),  # expectations evaluated
+    ("failed", "BIGINT"),  # expectations that failed
+    ("checked_at", "TIMESTAMP"),
+)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One row of ``raw._load_registry``."""
+
+    file_path: str
+    entity: str
+    business_date: date
+    file_checksum: str
+    status: str
+    rows_landed: int
+    rows_loaded: int
+    rows_quarantined: int
+    run_id: str
+    loaded_at: datetime
+    message: str | None = None
+
+
+def _create_table(
+    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[tuple[str, str], ...]
+) -> None:
+    body = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
+    con.execute(f"create table if not exists {table} (\n    {body}\n)")
+
+
+def entity_columns(entity: Entity) -> tuple[tuple[str, str], ...]:
+    return tuple((name, "VARCHAR") for name in entity.column_names) + METADATA_COLUMNS
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """A column added to the contract later is added to the raw table (NULL for older rows)."""
+    existing = {
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, entity.raw_table],
+        ).fetchall()
+    }
+    for name, sql_type in entity_columns(entity):
+        if name not in existing:
+            con.execute(
+                f'alter table {RAW_SCHEMA}.{entity.raw_table} add column "{name}" {sql_type}'
+            )
+
+
+def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """``audit.validation_runs``: one row per GX suite run (landing and marts)."""
+    con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
+    _create_table(con, VALIDATION_RUNS_TABLE, VALIDATION_RUN_COLUMNS)
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and every table, also for entities with no files yet."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    ensure_audit_schema(con)
+    for entity in ENTITIES:
+        _create_table(con, f"{RAW_SCHEMA}.{entity.raw_table}", entity_columns(entity))
+        _add_missing_columns(con, entity)
+    _create_table(con, REGISTRY_TABLE, REGISTRY_COLUMNS)
+    _create_table(con, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
+
+
+def registered_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    """(file_path, file_checksum) -> status, for every registered file version."""
+    rows = con.execute(f"select file_path, file_checksum, status from {REGISTRY_TABLE}").fetchall()
+    return {(path, checksum): status for path, checksum, status in rows}
+
+
+def loaded_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """checksum -> the file path it was first loaded from."""
+    rows = con.execute(
+        f"select file_checksum, min(file_path) from {REGISTRY_TABLE} "
+        f"where status = '{LOADED}' group by file_checksum"
+    ).fetchall()
+    return dict(rows)
+
+
+def write_registration(con: duckdb.DuckDBPyConnection, registration: Registration) -> None:
+    """Insert a registry row, replacing an earlier *rejected* row of the same file version.
+
+    A rejected file is retried every run; keeping one row per (path, checksum)
+    keeps the registry at one row per landed file version.
+    """
+    con.execute(
+        f"delete from {REGISTRY_TABLE} where file_path = ? and file_checksum = ? and status = ?",
+        [registration.file_path, registration.file_checksum, REJECTED],
+    )
+    con.execute(
+        f"insert into {REGISTRY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            registration.file_path,
+            registration.entity,
+            registration.business_date,
+            registration.file_checksum,
+            registration.status,
+            registration.rows_landed,
+            registration.rows_loaded,
+            registration.rows_quarantined,
+            registration.run_id,
+            registration.loaded_at,
+            registration.message,
+        ],
+    )

@@ -1,0 +1,75 @@
+"""Print what a run produced: rows per layer, customers per tier, where things are.
+
+    uv run python -m include.run_summary
+"""
+
+from __future__ import annotations
+
+from include.config import Settings, load_settings
+from include.warehouse import connect
+
+LAYERS = ("raw", "staging", "intermediate", "marts", "scores", "restricted", "audit")
+
+
+def rows_per_layer(settings: Settings) -> dict[str, dict[str, int]]:
+    """Row count of every table and view in each layer's schema of the warehouse."""
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() order by 1, 2"
+        ).fetchall()
+        counts: dict[str, dict[str, int]] = {}
+        for schema, table in relations:
+            if schema in LAYERS:
+                (count,) = con.execute(f'select count(*) from {schema}."{table}"').fetchone()
+                counts.setdefault(schema, {})[table] = count
+        return counts
+    finally:
+        con.close()
+
+
+def customers_per_tier(settings: Settings) -> list[tuple[str, str, int]]:
+    """Customers per (customer type, value tier) in the latest month of the published copy."""
+    con = connect(settings.published_path, read_only=True)
+    try:
+        return con.execute(
+            """
+            select customer_type, coalesce(value_tier, '(no open account)') as value_tier,
+                   count(*) as customers
+            from marts.fct_customer_months
+            where month_start_date = (select max(month_start_date) from marts.fct_customer_months)
+            group by all
+            order by customer_type, customers desc
+            """
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def render_summary(settings: Settings) -> str:
+    lines = ["", "== Run summary", "", "Rows per layer (warehouse):"]
+    for schema, tables in rows_per_layer(settings).items():
+        lines.append(f"  {schema:<13} {sum(tables.values()):>12,} rows in {len(tables)} relations")
+        for table, count in tables.items():
+            lines.append(f"      {table:<45} {count:>12,}")
+    if settings.published_path.exists():
+        lines += ["", "Customers per value tier, latest month (published copy):"]
+        for customer_type, tier, customers in customers_per_tier(settings):
+            lines.append(f"  {customer_type:<10} {tier:<20} {customers:>8,}")
+    lines += [
+        "",
+        f"Warehouse (pipeline only): {settings.warehouse_path}",
+        f"Published copy (BI, read-only): {settings.published_path}",
+        f"Landing files: {settings.landing_path}",
+        f"Reports: {settings.reports_path}",
+        f"Airflow logs: {settings.data_dir / 'airflow' / 'logs'}",
+        "",
+        "Query it:  duckdb -readonly " + str(settings.published_path),
+        "           select * from marts.fct_customer_months limit 10;",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_summary(load_settings()))

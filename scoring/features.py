@@ -1,0 +1,242 @@
+"""Churn-model features per customer and month, built from ``marts.fct_customer_months``.
+
+Every feature of month M is computed from months <= M only: the panel is built
+with backward-looking windows (cumulative sums and positive shifts within each
+customer), so the features of M are the same whether or not later months exist.
+``build_features`` additionally drops every row after the as-of month before
+computing anything.
+
+The panel is *dense*: each customer gets one row per month from its first row in
+the mart up to the last month of the input. A month without a mart row (the
+customer left the mart) counts as zero AUM, no transactions and no open account;
+``has_row`` tells the two apart.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from include.landing.entities import CUSTOMER_TYPES
+
+MART_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "month_start_date",
+    "customer_type",
+    "month_average_aum",
+    "month_end_aum",
+    "customer_initiated_transaction_count",
+    "digital_transaction_count",
+    "is_active",
+    "is_digitally_active",
+    "has_open_account",
+    "value_tier",
+)
+VALUE_TIERS: tuple[str, ...] = ("high_net_worth", "mid_value", "mass")
+
+# Relative changes are clipped: a customer going from 1 CNY to 1 million is not
+# a million times more informative than one going from 10,000 to 50,000.
+TREND_CLIP = (-1.0, 5.0)
+MONTHS_SINCE_ACTIVE_CAP = 12
+
+FEATURE_COLUMNS: tuple[str, ...] = (
+    "month_average_aum",
+    "log_month_average_aum",
+    "month_end_to_average_aum",
+    "aum_trend_1m",
+    "aum_trend_3m",
+    "active_months_6",
+    "active_months_12",
+    "digitally_active_months_6",
+    "months_since_active",
+    "transaction_count",
+    "transaction_count_3m",
+    "transaction_trend_3m",
+    "digital_share_3m",
+    "tenure_months",
+    *(f"customer_type_{value}" for value in CUSTOMER_TYPES),
+    *(f"value_tier_{value}" for value in VALUE_TIERS),
+)
+
+
+def month_index(values: pd.Series) -> pd.Series:
+    """Months since year 0 (``year * 12 + month - 1``): consecutive months differ by 1."""
+    stamps = pd.to_datetime(values)
+    return (stamps.dt.year * 12 + stamps.dt.month - 1).astype("int64")
+
+
+def month_start_from_index(index: pd.Series) -> pd.Series:
+    """Inverse of ``month_index``: the first day of the month as ``datetime.date``."""
+    years, months = np.divmod(index.to_numpy(dtype="int64"), 12)
+    return pd.Series(
+        [date(int(y), int(m) + 1, 1) for y, m in zip(years, months, strict=True)],
+        index=index.index,
+        dtype="object",
+    )
+
+
+def month_start(value: date) -> date:
+    """First day of the month of ``value``."""
+    return date(value.year, value.month, 1)
+
+
+def check_mart_frame(months: pd.DataFrame) -> None:
+    """Fail with a message naming the problem if the frame breaks the mart contract."""
+    missing = [column for column in MART_COLUMNS if column not in months.columns]
+    if missing:
+        raise ValueError(f"fct_customer_months frame: missing column(s) {', '.join(missing)}")
+    keys = months[["customer_id", "month_start_date"]]
+    if keys.isna().any().any():
+        row = int(keys.isna().any(axis=1).to_numpy().argmax())
+        raise ValueError(f"fct_customer_months frame: row {row} has a NULL customer_id or month")
+    duplicated = keys.duplicated()
+    if duplicated.any():
+        row = int(duplicated.to_numpy().argmax())
+        first = keys.iloc[row]
+        raise ValueError(
+            "fct_customer_months frame: duplicate (customer_id, month_start_date) "
+            f"({first['customer_id']}, {first['month_start_date']}) at row {row}"
+        )
+
+
+def dense_customer_months(months: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer and month from the customer's first mart row to the last
+    month of the input, sorted by customer then month. Missing months are filled as
+    "no row": zero AUM and transactions, no open account, not active."""
+    check_mart_frame(months)
+    rows = months.loc[:, list(MART_COLUMNS)].copy()
+    rows["customer_id"] = rows["customer_id"].astype(str)
+    rows["month_index"] = month_index(rows["month_start_date"])
+    if rows.empty:
+        return _empty_dense(rows)
+
+    last_month = int(rows["month_index"].max())
+    first = rows.groupby("customer_id", sort=True)["month_index"].min()
+    lengths = (last_month - first + 1).to_numpy()
+    grid = pd.DataFrame(
+        {
+            "customer_id": np.repeat(first.index.to_numpy(), lengths),
+            "month_index": np.concatenate(
+                [np.arange(start, last_month + 1) for start in first.to_numpy()]
+            ),
+        }
+    )
+    dense = grid.merge(
+        rows.drop(columns=["month_start_date"]),
+        on=["customer_id", "month_index"],
+        how="left",
+        indicator="_merge",
+    )
+    dense["has_row"] = dense.pop("_merge").eq("both")
+    for column in ("month_average_aum", "month_end_aum"):
+        dense[column] = pd.to_numeric(dense[column], errors="coerce").fillna(0.0).astype(float)
+    for column in ("customer_initiated_transaction_count", "digital_transaction_count"):
+        dense[column] = pd.to_numeric(dense[column], errors="coerce").fillna(0).astype("int64")
+    for column in ("is_active", "is_digitally_active", "has_open_account"):
+        dense[column] = dense[column].astype("boolean").fillna(False).astype(bool)
+    # the type of a customer does not disappear with its rows: carry it forward
+    dense["customer_type"] = dense.groupby("customer_id")["customer_type"].ffill()
+    dense["month_start_date"] = month_start_from_index(dense["month_index"])
+    dense["position"] = dense.groupby("customer_id").cumcount()
+    return dense.sort_values(["customer_id", "month_index"], ignore_index=True)
+
+
+def _empty_dense(rows: pd.DataFrame) -> pd.DataFrame:
+    empty = rows.drop(columns=["month_start_date"]).iloc[0:0].copy()
+    empty["has_row"] = pd.Series(dtype=bool)
+    empty["month_start_date"] = pd.Series(dtype="object")
+    empty["position"] = pd.Series(dtype="int64")
+    return empty
+
+
+def _window_sum(dense: pd.DataFrame, values: pd.Series, months: int, skip: int = 0) -> pd.Series:
+    """Sum of ``values`` over months t-skip-months+1 .. t-skip of the same customer
+    (months before the customer's first row count as 0). Uses only past rows."""
+    customer = dense["customer_id"]
+    running = values.astype(float).groupby(customer).cumsum()
+    upper = running.groupby(customer).shift(skip).fillna(0.0) if skip else running
+    lower = running.groupby(customer).shift(skip + months).fillna(0.0)
+    return upper - lower
+
+
+def _window_length(dense: pd.DataFrame, months: int, skip: int = 0) -> pd.Series:
+    """How many of the months in the window of ``_window_sum`` the customer existed."""
+    position = dense["position"].astype(float)
+    return ((position + 1 - skip).clip(lower=0)).clip(upper=months)
+
+
+def _relative_change(now: pd.Series, before: pd.Series) -> pd.Series:
+    """(now - before) / before, with a floor of 1 on the denominator, clipped."""
+    change = (now - before) / before.clip(lower=1.0)
+    return change.clip(*TREND_CLIP)
+
+
+def feature_panel(months: pd.DataFrame) -> pd.DataFrame:
+    """Features for every customer and month of the input (see module docstring).
+
+    Returns ``customer_id``, ``month_start_date`` (date), ``has_row``,
+    ``has_open_account`` and the ``FEATURE_COLUMNS`` (floats, no missing values).
+    """
+    dense = dense_customer_months(months)
+    aum = dense["month_average_aum"]
+    count = dense["customer_initiated_transaction_count"].astype(float)
+    digital = dense["digital_transaction_count"].astype(float)
+
+    prior_aum_3 = _window_sum(dense, aum, 3, skip=1)
+    prior_months_3 = _window_length(dense, 3, skip=1)
+    prior_aum_mean_3 = (prior_aum_3 / prior_months_3.where(prior_months_3 > 0)).fillna(aum)
+    previous_aum = dense.groupby("customer_id")["month_average_aum"].shift(1).fillna(aum)
+
+    count_3m = _window_sum(dense, count, 3)
+    count_prior_3m = _window_sum(dense, count, 3, skip=3)
+    has_prior_counts = _window_length(dense, 3, skip=3) > 0
+    digital_3m = _window_sum(dense, digital, 3)
+
+    active_index = dense["month_index"].where(dense["is_active"])
+    last_active = active_index.groupby(dense["customer_id"]).ffill()
+    months_since_active = (dense["month_index"] - last_active).fillna(MONTHS_SINCE_ACTIVE_CAP)
+
+    features = pd.DataFrame(
+        {
+            "customer_id": dense["customer_id"],
+            "month_start_date": dense["month_start_date"],
+            "has_row": dense["has_row"],
+            "has_open_account": dense["has_open_account"],
+            "month_average_aum": aum,
+            "log_month_average_aum": np.log1p(aum.clip(lower=0.0)),
+            "month_end_to_average_aum": (
+                dense["month_end_aum"].clip(lower=0.0) / aum.clip(lower=1.0)
+            ).clip(upper=5.0),
+            "aum_trend_1m": _relative_change(aum, previous_aum),
+            "aum_trend_3m": _relative_change(aum, prior_aum_mean_3),
+            "active_months_6": _window_sum(dense, dense["is_active"], 6),
+            "active_months_12": _window_sum(dense, dense["is_active"], 12),
+            "digitally_active_months_6": _window_sum(dense, dense["is_digitally_active"], 6),
+            "months_since_active": months_since_active.clip(upper=MONTHS_SINCE_ACTIVE_CAP),
+            "transaction_count": count,
+            "transaction_count_3m": count_3m,
+            "transaction_trend_3m": _relative_change(count_3m, count_prior_3m).where(
+                has_prior_counts, 0.0
+            ),
+            "digital_share_3m": (digital_3m / count_3m.where(count_3m > 0)).fillna(0.0).clip(0, 1),
+            "tenure_months": dense["position"] + 1.0,
+        }
+    )
+    for value in CUSTOMER_TYPES:
+        features[f"customer_type_{value}"] = dense["customer_type"].eq(value).astype(float)
+    for value in VALUE_TIERS:
+        features[f"value_tier_{value}"] = dense["value_tier"].eq(value).fillna(False).astype(float)
+    features[list(FEATURE_COLUMNS)] = features[list(FEATURE_COLUMNS)].astype(float)
+    return features
+
+
+def build_features(months: pd.DataFrame, as_of_month: date) -> pd.DataFrame:
+    """Features as of the end of ``as_of_month`` for every customer with a mart row in
+    that month. Rows after the as-of month are dropped first, so they cannot leak."""
+    as_of = month_start(as_of_month)
+    visible = months.loc[pd.to_datetime(months["month_start_date"]) <= pd.Timestamp(as_of)]
+    panel = feature_panel(visible)
+    current = panel.loc[panel["month_start_date"].eq(as_of) & panel["has_row"]]
+    return current.reset_index(drop=True)

@@ -1,0 +1,72 @@
+"""Every DAG imports cleanly, cheaply and with the settings the team relies on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from include.config import REPO_ROOT
+
+DAGS_FOLDER = REPO_ROOT / "dags"
+
+
+@pytest.fixture(scope="module")
+def dag_bag(dbt_manifest: Path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False)
+
+
+def test_every_dag_file_imports_without_errors(dag_bag) -> None:
+    assert dag_bag.import_errors == {}
+    assert "customer_operations_daily" in dag_bag.dag_ids
+
+
+def test_dag_id_matches_its_file_name(dag_bag) -> None:
+    for dag_id, dag in dag_bag.dags.items():
+        assert Path(dag.fileloc).stem == dag_id
+
+
+def test_every_dag_has_tags_and_every_task_retries(dag_bag) -> None:
+    for dag in dag_bag.dags.values():
+        assert dag.tags, f"{dag.dag_id} has no tags"
+        assert not dag.catchup or dag.max_active_runs == 1
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag.dag_id}.{task.task_id} never retries"
+
+
+def test_warehouse_writers_share_the_one_slot_pool(dag_bag) -> None:
+    dag = dag_bag.get_dag("customer_operations_daily")
+    writers = [t for t in dag.tasks if t.task_type not in ("EmptyOperator",)]
+    assert writers
+    for task in writers:
+        assert task.pool == "duckdb_writer", f"{task.task_id} writes outside the writer pool"
+
+
+def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:
+    dag = dag_bag.get_dag("customer_operations_daily")
+    order = [
+        "load_landing_files",
+        "validate_marts",
+        "score_customers",
+        "publish_for_bi",
+    ]
+    ids = set(dag.task_ids)
+    assert set(order) <= ids
+    assert any(t.startswith("transform.") for t in ids)
+    assert any(t.startswith("scored_marts.") for t in ids)
+    for upstream, downstream in zip(order, order[1:]):
+        assert downstream in dag.get_task(upstream).get_flat_relative_ids(upstream=False)
+
+
+def test_importing_dags_does_no_database_work(monkeypatch, dbt_manifest: Path) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a DAG file opened the warehouse at import time")
+
+    monkeypatch.setattr(duckdb, "connect", refuse)
+    bag = DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False)
+    assert bag.import_errors == {}

@@ -1,0 +1,119 @@
+"""The whole daily DAG, run through Airflow on a tiny generated bank.
+
+Asserts that every layer is built and that what landed reconciles with what was
+loaded plus what was quarantined, file by file, counted independently from the
+CSV files themselves. Then re-runs the same date and checks nothing changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from include.landing.entities import ENTITIES
+from tests.conftest import pipeline_environment, run_command
+
+RUN_DATE = "2025-04-30"
+
+
+def data_rows(path: Path) -> int:
+    """Records in a landed CSV after its header, counted by the csv module."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    tables = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ?",
+        [schema],
+    ).fetchall()
+    return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
+
+
+@pytest.fixture(scope="module")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+    data_dir = tmp_path_factory.mktemp("bank")
+    env = pipeline_environment(data_dir)
+    bin_dir = Path(sys.executable).parent
+    run_command([str(bin_dir / "python"), "-m", "include.bank_generator", "--customers", "150",
+                 "--months", "4", "--start-date", "2025-01-01", "--dirt-rate", "0.01",
+                 "--out", str(data_dir)], env)
+    airflow = str(bin_dir / "airflow")
+    run_command([airflow, "db", "migrate"], env)
+    run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
+    first = run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env)
+    return {"env": env, "data_dir": data_dir, "airflow": airflow, "log": first.stdout + first.stderr}
+
+
+def dag_run_states(env: dict[str, str]) -> list[str]:
+    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
+        return [state for (state,) in db.execute(
+            "select state from dag_run where dag_id = 'customer_operations_daily'")]
+
+
+def test_the_dag_run_succeeded(pipeline_run: dict) -> None:
+    assert dag_run_states(pipeline_run["env"]) == ["success"], pipeline_run["log"][-4000:]
+
+
+def test_every_layer_is_built(pipeline_run: dict) -> None:
+    env = pipeline_run["env"]
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        raw = table_counts(con, "raw")
+        for entity in ENTITIES:
+            assert raw[entity.raw_table] > 0, f"raw.{entity.raw_table} is empty"
+        assert table_counts(con, "staging"), "no staging models"
+        marts = table_counts(con, "marts")
+        assert marts["fct_customer_months"] > 0
+        assert marts["dim_customers"] > 0
+        assert table_counts(con, "scores")["customer_scores"] > 0
+    with duckdb.connect(env["PUBLISHED_PATH"], read_only=True) as published:
+        assert table_counts(published, "marts") == marts
+        assert "raw" not in {s for (s,) in published.execute(
+            "select schema_name from information_schema.schemata").fetchall()}
+
+
+def test_landed_rows_reconcile_with_loaded_and_quarantined(pipeline_run: dict) -> None:
+    env = pipeline_run["env"]
+    landing = Path(env["LANDING_PATH"])
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        registry = con.execute(
+            "select file_path, entity, status, rows_landed, rows_loaded, rows_quarantined "
+            "from raw._load_registry").fetchall()
+        landed_files = sorted(p.relative_to(landing).as_posix() for p in landing.rglob("*.csv"))
+        assert sorted(row[0] for row in registry) == landed_files
+        raw_tables = {entity.name: entity.raw_table for entity in ENTITIES}
+        for file_path, entity, status, landed, loaded, quarantined in registry:
+            if status != "loaded":
+                continue
+            assert landed == data_rows(landing / file_path), file_path
+            (in_raw,) = con.execute(
+                f"select count(*) from raw.{raw_tables[entity]} where _source_file = ?",
+                [file_path]).fetchone()
+            (in_quarantine,) = con.execute(
+                "select count(*) from raw._quarantine where source_file = ?", [file_path]
+            ).fetchone()
+            assert (loaded, quarantined) == (in_raw, in_quarantine), file_path
+            assert landed == in_raw + in_quarantine, file_path
+        statuses = {row[2] for row in registry}
+        assert "duplicate" in statuses, "the dirty sample re-delivers files; none was caught"
+
+
+def test_rerunning_the_same_date_changes_nothing(pipeline_run: dict) -> None:
+    env = pipeline_run["env"]
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        before = {s: table_counts(con, s) for s in ("raw", "marts")}
+        scores_before = table_counts(con, "scores")
+    run_command([pipeline_run["airflow"], "dags", "test", "customer_operations_daily", RUN_DATE],
+                env)
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        after = {s: table_counts(con, s) for s in ("raw", "marts")}
+        registry_after = table_counts(con, "raw")["_load_registry"]
+        assert table_counts(con, "scores") == scores_before
+    assert registry_after == before["raw"]["_load_registry"]
+    assert after == before

@@ -1,0 +1,268 @@
+"""Build the dbt project on a tiny hand-made raw schema and check the marts.
+
+One `dbt build` (seeds, models, data tests, unit tests) runs per module on a
+temporary DuckDB file; the expected values below are worked out by hand from
+the fixture in dbt_raw_fixture.py (as-of date 2024-03-10).
+
+dbt runs in a subprocess, as the DAG runs it: in-process, dbt-duckdb keeps the
+database open and the test could not read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from dbt_raw_fixture import build_raw_fixture
+
+from include.config import DBT_PROJECT_DIR
+from include.landing.entities import ENTITIES
+
+AS_OF_DATE = "2024-03-10"
+RAW_METADATA = [
+    "_source_file",
+    "_source_line",
+    "_business_date",
+    "_file_checksum",
+    "_run_id",
+    "_loaded_at",
+]
+PERSONAL_COLUMNS = {
+    column.name for entity in ENTITIES for column in entity.columns if column.is_personal_data
+}
+# The fixture holds one transaction on an unknown account (A999): only its warn test may fire.
+EXPECTED_WARNINGS = {
+    (
+        "relationships_stg_core_banking__transactions_account_id"
+        "__account_id__ref_stg_core_banking__accounts_"
+    )
+}
+
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    returncode: int
+    stdout: str
+    statuses: dict[str, str]  # node name -> status, from run_results.json
+    models: frozenset[str]  # models the command built
+
+
+def _node_name(unique_id: str) -> str:
+    # model.<project>.<name>, test.<project>.<name>.<hash>, unit_test.<project>.<model>.<name>
+    parts = unique_id.split(".")
+    return parts[3] if parts[0] == "unit_test" else parts[2]
+
+
+@dataclass(frozen=True)
+class DbtProject:
+    warehouse: Path
+    target_path: Path
+
+    def invoke(self, *args: str) -> DbtRun:
+        """Run a dbt command against the temporary warehouse."""
+        results = self.target_path / "run_results.json"
+        results.unlink(missing_ok=True)
+        env = os.environ | {
+            "WAREHOUSE_PATH": str(self.warehouse),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+        }
+        completed = subprocess.run(
+            [
+                DBT,
+                *args,
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+                "--target-path",
+                str(self.target_path),
+                "--log-path",
+                str(self.target_path / "logs"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        unique_ids = {}
+        if results.exists():
+            for result in json.loads(results.read_text())["results"]:
+                unique_ids[result["unique_id"]] = result["status"]
+        return DbtRun(
+            completed.returncode,
+            completed.stdout + completed.stderr,
+            {_node_name(unique_id): status for unique_id, status in unique_ids.items()},
+            frozenset(_node_name(uid) for uid in unique_ids if uid.startswith("model.")),
+        )
+
+    def query(self, sql: str) -> list[tuple]:
+        # short-lived read-only connection: dbt needs the write lock between queries
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtProject]:
+    root = tmp_path_factory.mktemp("dbt")
+    warehouse = root / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        build_raw_fixture(con)
+    yield DbtProject(warehouse, root / "target")
+
+
+@pytest.fixture(scope="module")
+def build(project: DbtProject) -> DbtRun:
+    return project.invoke("build", "--vars", f"{{as_of_date: {AS_OF_DATE}}}")
+
+
+def test_build_succeeds_with_only_the_expected_warning(build: DbtRun) -> None:
+    assert build.returncode == 0, build.stdout[-5000:]
+    statuses = build.statuses
+    assert len(statuses) > 100
+    assert not {name for name, status in statuses.items() if status in ("error", "fail")}
+    assert {name for name, status in statuses.items() if status == "warn"} == EXPECTED_WARNINGS
+    # the unit tests ran and passed as part of the build
+    unit_tests = {name for name, status in statuses.items() if name.startswith("test_")}
+    assert len(unit_tests) >= 10
+    assert all(statuses[name] == "pass" for name in unit_tests)
+
+
+def test_customer_months_match_hand_computed_values(project: DbtProject, build: DbtRun) -> None:
+    rows = project.query(
+        "select customer_id, strftime(month_start_date, '%Y-%m'), is_complete_month,"
+        " month_average_aum, month_end_aum, customer_initiated_transaction_count,"
+        " digital_transaction_count, is_active, is_digitally_active, has_open_account, value_tier"
+        " from marts.fct_customer_months order by 1, 2"
+    )
+    d = Decimal
+    # fmt: off
+    assert rows == [
+        # C001 Jan (31 days): A001 opens 01-16 with 310,000 carried to 01-31 (16 days); the
+        # loan A002 is not AUM. 16 x 310,000 = 4,960,000 / 31 = 160,000.00 -> mass.
+        # Transactions: deposit (branch), transfer_out (mobile) = 2 customer-initiated,
+        # 1 digital; interest_credit does not count -> not active.
+        ("C001", "2024-01", True, d("160000.00"), d("310000.00"), 2, 1, False, False, True, "mass"),
+        # C001 Feb (29 days): A001 600,000 x 29 = 17,400,000; TD A003 opens 02-01 with 290,000
+        # and closes 02-20 -> 19 days (02-01..02-19) x 290,000 = 5,510,000 (the 5,000 delivered
+        # after closing is ignored). 22,910,000 / 29 = 790,000.00 -> mid_value. Month end:
+        # A001 only = 600,000. bill_payment (online), withdrawal, merchant_payment (delivered
+        # twice, counted once) = 3, 1 digital; salary_credit and fee_charge do not count.
+        ("C001", "2024-02", True, d("790000.00"), d("600000.00"), 3, 1, True, True, True,
+         "mid_value"),
+        # C001 Mar, partial to 03-10 (10 days): 600,000 x 4 (03-01..03-04) + 900,000 x 6
+        # (03-05..03-10) = 7,800,000 / 10 = 780,000.00. One mobile deposit on 03-09; the one
+        # on 03-11 is after the as-of date.
+        ("C001", "2024-03", False, d("780000.00"), d("900000.00"), 1, 1, False, False, True,
+         "mid_value"),
+        # C002 corporate Jan: 10,000,000 every day -> exactly the HNW minimum.
+        ("C002", "2024-01", True, d("10000000.00"), d("10000000.00"), 0, 0, False, False, True,
+         "high_net_worth"),
+        # C002 Feb: 10,000,000 x 14 (02-01..02-14) + 12,000,000 x 15 (02-15..02-29)
+        # = 320,000,000 / 29 = 11,034,482.758... -> 11,034,482.76. Three branch transfers:
+        # active, not digitally active.
+        ("C002", "2024-02", True, d("11034482.76"), d("12000000.00"), 3, 0, True, False, True,
+         "high_net_worth"),
+        # C002 Mar: the 03-01 balance was re-delivered as 9,000,000 (replacing 8,000,000):
+        # 9,000,000 x 10 / 10 -> below 10,000,000 -> mid_value.
+        ("C002", "2024-03", False, d("9000000.00"), d("9000000.00"), 0, 0, False, False, True,
+         "mid_value"),
+        # C003 has no account: no rows.
+    ]
+    # fmt: on
+
+
+def test_dim_customers_uses_latest_delivery_and_latest_complete_month(
+    project: DbtProject, build: DbtRun
+) -> None:
+    rows = project.query(
+        "select customer_id, customer_type, city, birth_year, value_tier,"
+        " strftime(value_tier_month_start_date, '%Y-%m') from marts.dim_customers order by 1"
+    )
+    assert rows == [
+        # C001's second delivery (Shanghai) wins; February is the latest complete month.
+        ("C001", "retail", "Shanghai", 1985, "mid_value", "2024-02"),
+        ("C002", "corporate", "Shenzhen", None, "high_net_worth", "2024-02"),
+        ("C003", "retail", "Wuhan", 1990, None, None),
+    ]
+
+
+def test_personal_data_only_in_restricted_schema(project: DbtProject, build: DbtRun) -> None:
+    assert PERSONAL_COLUMNS == {"full_name", "national_id", "phone", "email", "address"}
+    columns = project.query(
+        "select table_schema, table_name, column_name from information_schema.columns"
+        " where table_schema not in ('raw', 'restricted')"
+    )
+    assert {schema for schema, _, _ in columns} >= {"staging", "intermediate", "marts", "seeds"}
+    leaked = [column for column in columns if column[2] in PERSONAL_COLUMNS]
+    assert leaked == []
+    restricted = project.query(
+        "select column_name from information_schema.columns"
+        " where table_schema = 'restricted' and table_name = 'restricted_customer_personal_data'"
+    )
+    assert PERSONAL_COLUMNS <= {name for (name,) in restricted}
+
+
+def test_scores_models_are_tagged_and_built_after_scoring(
+    project: DbtProject, build: DbtRun
+) -> None:
+    with duckdb.connect(str(project.warehouse)) as con:
+        con.execute(
+            "insert into scores.customer_scores values"
+            " ('2024-03-09', 'C001', 0.80, 'high', 'v1', 'r1', '2024-03-09 23:00:00'),"
+            " ('2024-03-10', 'C001', 0.20, 'low', 'v1', 'r2', '2024-03-10 23:00:00'),"
+            " ('2024-03-10', 'C002', 0.50, 'medium', 'v1', 'r2', '2024-03-10 23:00:00')"
+        )
+    scored = project.invoke(
+        "build", "--select", "tag:needs_scores", "--vars", f"{{as_of_date: {AS_OF_DATE}}}"
+    )
+    assert scored.returncode == 0, scored.stdout[-5000:]
+    assert scored.models == {"stg_scores__customer_scores", "mart_customer_scores"}
+    rows = project.query(
+        "select customer_id, strftime(score_date, '%Y-%m-%d'), churn_probability,"
+        " churn_risk_band, value_tier from marts.mart_customer_scores order by 1"
+    )
+    # C001's latest score date (03-10) wins over the 03-09 score.
+    assert rows == [
+        ("C001", "2024-03-10", 0.20, "low", "mid_value"),
+        ("C002", "2024-03-10", 0.50, "medium", "high_net_worth"),
+    ]
+
+
+def test_reporting_window_defaults_to_the_data(project: DbtProject, build: DbtRun) -> None:
+    shown = project.invoke(
+        "--quiet", "show", "--select", "int_reporting_window", "--output", "json"
+    )
+    assert shown.returncode == 0, shown.stdout[-5000:]
+    output = json.loads(shown.stdout[shown.stdout.index("{") : shown.stdout.rindex("}") + 1])
+    # without vars: history starts at the first balance (A010, 2024-01-01); the as-of date is
+    # the latest transaction date 2024-03-11 (T10), later than the last balance date 2024-03-05
+    assert output["show"] == [{"history_start_date": "2024-01-01", "as_of_date": "2024-03-11"}]
+
+
+def test_sources_describe_every_landing_column() -> None:
+    declared: dict[str, list[str]] = {}
+    for path in (DBT_PROJECT_DIR / "models" / "staging").glob("*/_*__sources.yml"):
+        for source in yaml.safe_load(path.read_text())["sources"]:
+            for table in source["tables"]:
+                identifier = table.get("identifier", table["name"])
+                declared[f"{source['schema']}.{identifier}"] = [
+                    column["name"] for column in table["columns"] if column.get("description")
+                ]
+    for entity in ENTITIES:
+        assert declared[f"raw.{entity.raw_table}"] == [*entity.column_names, *RAW_METADATA], (
+            entity.raw_table
+        )
+    assert {"raw._load_registry", "raw._quarantine", "scores.customer_scores"} <= set(declared)

@@ -1,0 +1,122 @@
+"""The landing suites: built from the contract, and they flag exactly the rows that break it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from expectations import landing
+from expectations.runner import gx_context
+from include.landing.entities import ENTITIES, ENTITIES_BY_TABLE
+
+ACCOUNTS = ENTITIES_BY_TABLE["core_banking__accounts"]
+
+
+@pytest.fixture(scope="module")
+def context():
+    return gx_context()
+
+
+def account(**values: str | None) -> dict:
+    row = {name: None for name in ACCOUNTS.column_names}
+    row.update(
+        account_id="A1",
+        customer_id="C1",
+        product_code="TD_12M",
+        branch_id="B1",
+        currency="CNY",
+        opened_date="2025-01-01",
+        status="open",
+    )
+    row.update(values)
+    return row
+
+
+def test_every_entity_has_a_suite_that_covers_its_contract(context) -> None:
+    for entity in ENTITIES:
+        suite = landing.build_suite(entity)
+        types = [e.expectation_type for e in suite.expectations]
+        assert types.count("expect_column_values_to_not_be_null") == sum(
+            c.required for c in entity.columns
+        )
+        key_suite = landing.build_key_suite(entity)
+        [key_check] = key_suite.expectations
+        assert key_check.column_list == [*entity.key, "_source_file"]
+        refs = landing.REFERENCES.get(entity.raw_table, ())
+        known_checks = [
+            e for e in suite.expectations if str(getattr(e, "column", "")).endswith("__is_known")
+        ]
+        assert len(known_checks) == len(refs)
+
+
+def test_load_order_puts_parents_first() -> None:
+    order = [entity.raw_table for entity in landing.load_order()]
+    assert order[:2] == ["core_banking__customers", "core_banking__accounts"]
+    assert sorted(order) == sorted(ENTITIES_BY_TABLE)
+
+
+def test_suite_flags_exactly_the_rows_that_break_the_contract(context) -> None:
+    rows = pd.DataFrame(
+        [
+            account(),  # 0 good
+            account(account_id="A2", opened_date="2025-02-30"),  # 1 impossible date
+            account(account_id="A3", term_months="12.5"),  # 2 not an integer
+            account(account_id="A4", interest_rate="-0.01"),  # 3 below minimum
+            account(account_id="A5", opened_date="2025-01-03"),  # 4 after the business date
+            account(account_id="A6", maturity_date="2030-01-01"),  # 5 future maturity is fine
+            account(account_id="A7", status="frozen"),  # 6 not an allowed value
+            account(account_id="A8", customer_id="C404"),  # 7 unknown customer
+            account(account_id="A9", branch_id=None),  # 8 required value missing
+            account(account_id="A10"),  # 9 + 10 same key twice in one file
+            account(account_id="A10"),
+            account(account_id="A1", closed_date="2025-01-02", status="closed"),  # 11 other file
+            account(account_id="A11"),  # 12 good; 13 a broken copy of it: only 13 fails
+            account(account_id="A11", currency="USD"),
+        ],
+        dtype="str",
+    )
+    rows["_source_file"] = ["f1.csv"] * 11 + ["f2.csv"] * 3
+    rows["_business_date"] = pd.to_datetime(["2025-01-02"] * 14)
+    frame = landing.prepare_frame(rows, ACCOUNTS, {"customer_id": pd.Series(["C1"])})
+
+    runs, failures = landing.run_suites(context, ACCOUNTS, frame)
+
+    assert [run.suite for run in runs] == [
+        "landing__core_banking__accounts",
+        "landing__core_banking__accounts__keys",
+    ]
+    assert failures.index.tolist() == [1, 2, 3, 4, 6, 7, 8, 9, 10, 13]
+    rules = failures["rule"]
+    assert rules[1] == "expect_column_values_to_be_in_set(opened_date__is_valid)"
+    assert rules[4] == (
+        "expect_column_pair_values_a_to_be_greater_than_b(_business_date, opened_date__value)"
+    )
+    assert rules[9] == "expect_compound_columns_to_be_unique(account_id, _source_file)"
+    # a row breaking two rules gets both, in suite order
+    assert rules[13] == "expect_column_values_to_be_in_set(currency)" or "; " not in rules[13]
+    reasons = failures["reason"]
+    assert reasons[2] == "term_months '12.5' is not a valid integer"
+    assert reasons[3] == "interest_rate -0.01 is below the minimum 0"
+    assert reasons[4] == "opened_date 2025-01-03 is after the file's business date 2025-01-02"
+    assert reasons[6] == "status 'frozen' is not one of open, closed"
+    assert reasons[8] == "branch_id is missing but required"
+    assert reasons[9] == "account_id A10 appears more than once in f1.csv"
+
+
+def test_timestamps_may_fall_anywhere_in_the_business_day(context) -> None:
+    entity = ENTITIES_BY_TABLE["core_banking__transactions"]
+    base = {name: "x" for name in entity.column_names} | {
+        "transaction_id": "T", "account_id": "A1", "transaction_date": "2025-01-02",
+        "direction": "credit", "amount": "1", "channel": "mobile", "counterparty_type": "none",
+    }  # fmt: skip
+    stamps = ["2025-01-02 23:59:59", "2025-01-03 00:00:00", "2025-01-02 24:00:00"]
+    rows = pd.DataFrame(
+        [base | {"transaction_id": f"T{i}", "transaction_at": s} for i, s in enumerate(stamps)],
+        dtype="str",
+    )
+    rows["_source_file"] = "f.csv"
+    rows["_business_date"] = pd.Timestamp("2025-01-02")
+    frame = landing.prepare_frame(rows, entity, {"account_id": pd.Series(["A1"])})
+    _, failures = landing.run_suites(context, entity, frame)
+    assert failures.index.tolist() == [1, 2]
+    assert failures.loc[2, "rule"] == "expect_column_values_to_be_in_set(transaction_at__is_valid)"

@@ -1,0 +1,75 @@
+"""Finding landed files: the layout, the business-date cut-off, unknown items, re-deliveries."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from include.landing.discovery import discover_new_files, scan_landing
+from include.landing.registry import ensure_raw_schema
+
+HEADER = "branch_id,branch_name,city,region\n"
+
+
+def land(root: Path, relative: str, content: str = HEADER + "B1,Main,Shanghai,East\n") -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect()
+    ensure_raw_schema(connection)
+    return connection
+
+
+def test_scan_takes_files_up_to_the_date_and_reports_what_does_not_fit(tmp_path: Path) -> None:
+    land(tmp_path, "reference/branches/business_date=2025-01-01/branches_20250101.csv")
+    land(tmp_path, "reference/branches/business_date=2025-01-02/branches_20250102_resend.csv")
+    land(tmp_path, "reference/branches/business_date=2025-01-03/branches_20250103.csv")
+    land(tmp_path, "reference/branches/business_date=2025-01-02/branches_20250101.csv")  # wrong day
+    land(tmp_path, "reference/branches/business_date=2025-13-01/branches_20251301.csv")
+    land(tmp_path, "reference/shops/business_date=2025-01-01/shops_20250101.csv")
+    land(tmp_path, "marketing/x.csv")
+    land(tmp_path, "README.txt")
+
+    files, unknown, later = scan_landing(tmp_path, date(2025, 1, 2))
+
+    assert [f.relative_path for f in files] == [
+        "reference/branches/business_date=2025-01-01/branches_20250101.csv",
+        "reference/branches/business_date=2025-01-02/branches_20250102_resend.csv",
+    ]
+    assert [f.business_date for f in files] == [date(2025, 1, 1), date(2025, 1, 2)]
+    assert later == 1
+    assert sorted(item.relative_path for item in unknown) == [
+        "README.txt",
+        "marketing",
+        "reference/branches/business_date=2025-01-02/branches_20250101.csv",
+        "reference/branches/business_date=2025-13-01",
+        "reference/shops",
+    ]
+
+
+def test_same_content_under_another_name_is_a_duplicate(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    land(tmp_path, "reference/branches/business_date=2025-01-01/branches_20250101.csv")
+    land(tmp_path, "reference/branches/business_date=2025-01-01/branches_20250101_copy.csv")
+    land(
+        tmp_path,
+        "reference/branches/business_date=2025-01-01/branches_20250101_other.csv",
+        HEADER + "B2,Other,Beijing,North\n",
+    )
+    discovery = discover_new_files(tmp_path, con, date(2025, 1, 1))
+    assert [f.relative_path.rsplit("/", 1)[1] for f in discovery.new] == [
+        "branches_20250101.csv",
+        "branches_20250101_other.csv",
+    ]
+    [(duplicate, original)] = discovery.duplicates
+    assert duplicate.relative_path.endswith("branches_20250101_copy.csv")
+    assert original.endswith("branches_20250101.csv")
+    assert len(duplicate.checksum) == 64
