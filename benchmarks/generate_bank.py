@@ -32,18 +32,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         started = time.perf_counter()
-        summary = generate_bank(GeneratorConfig(
-            customers=args.customers, months=args.months, seed=args.seed,
-            dirt_rate=args.dirt_rate, out=out, show_progress=False))
+        summary = generate_bank(
+            GeneratorConfig(
+                customers=args.customers,
+                months=args.months,
+                seed=args.seed,
+                dirt_rate=args.dirt_rate,
+                out=out,
+                show_progress=False,
+            )
+        )
         wall = time.perf_counter() - started
         files, size = folder_size(out / "landing")
     rows = sum(summary["rows"].values())  # type: ignore[union-attr]
-    print(json.dumps({
-        "customers": args.customers, "months": args.months, "wall_seconds": round(wall, 1),
-        "landing_files": files, "landing_megabytes": round(size / 1e6, 1), "rows": rows,
-        "rows_per_second": round(rows / wall), "rows_by_entity": summary["rows"],
-        "truth": summary["truth"],
-    }, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "customers": args.customers,
+                "months": args.months,
+                "wall_seconds": round(wall, 1),
+                "landing_files": files,
+                "landing_megabytes": round(size / 1e6, 1),
+                "rows": rows,
+                "rows_per_second": round(rows / wall),
+                "rows_by_entity": summary["rows"],
+                "truth": summary["truth"],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ DBT_PROJECT = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
     manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
     install_dbt_deps=False,
+    env_vars={"WAREHOUSE_PATH": str(SETTINGS.warehouse_path)},
 )
 DBT_PROFILE = ProfileConfig(
     profile_name="bank_customer_ops",
@@ -35,7 +36,6 @@ DBT_PROFILE = ProfileConfig(
 DBT_EXECUTION = ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER)
 DBT_OPERATOR_ARGS = {
     **WRITER_TASK_ARGS,
-    "env": {"WAREHOUSE_PATH": str(SETTINGS.warehouse_path)},
     # Marts are computed as of the business date, never as of "now".
     "vars": {"as_of_date": "{{ ds }}"},
 }

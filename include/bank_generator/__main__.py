@@ -12,21 +12,34 @@ from include.bank_generator.generator import generate_bank
 
 def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
     defaults = GeneratorConfig()
-    parser = argparse.ArgumentParser(prog="python -m include.bank_generator",
-                                     description="Generate a synthetic bank's landing files.")
+    parser = argparse.ArgumentParser(
+        prog="python -m include.bank_generator",
+        description="Generate a synthetic bank's landing files.",
+    )
     parser.add_argument("--customers", type=int, default=defaults.customers)
     parser.add_argument("--months", type=int, default=defaults.months)
     parser.add_argument("--start-date", default=defaults.start_date, help="YYYY-MM-DD")
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--dirt-rate", type=float, default=defaults.dirt_rate,
-                        help="share of rows with an injected defect (0 = clean)")
-    parser.add_argument("--out", type=Path, default=defaults.out,
-                        help="writes OUT/landing and OUT/ground_truth")
+    parser.add_argument(
+        "--dirt-rate",
+        type=float,
+        default=defaults.dirt_rate,
+        help="share of rows with an injected defect (0 = clean)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=defaults.out, help="writes OUT/landing and OUT/ground_truth"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    return GeneratorConfig(customers=args.customers, months=args.months,
-                           start_date=args.start_date, seed=args.seed, dirt_rate=args.dirt_rate,
-                           out=args.out, show_progress=not args.quiet)
+    return GeneratorConfig(
+        customers=args.customers,
+        months=args.months,
+        start_date=args.start_date,
+        seed=args.seed,
+        dirt_rate=args.dirt_rate,
+        out=args.out,
+        show_progress=not args.quiet,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,11 +19,24 @@ import pyarrow as pa
 
 from include.landing.entities import DATE, DECIMAL, INTEGER, TIMESTAMP, Entity
 
-FOREIGN_KEYS = {"accounts": "customer_id", "transactions": "account_id", "balances": "account_id",
-                "repayments": "account_id", "complaints": "customer_id",
-                "campaign_contacts": "customer_id"}
-ROW_KINDS = ("malformed_field_count", "broken_quoting", "orphan_key", "negative_value",
-             "unparseable_date", "unparseable_number", "future_birth_date", "unknown_enum")
+FOREIGN_KEYS = {
+    "accounts": "customer_id",
+    "transactions": "account_id",
+    "balances": "account_id",
+    "repayments": "account_id",
+    "complaints": "customer_id",
+    "campaign_contacts": "customer_id",
+}
+ROW_KINDS = (
+    "malformed_field_count",
+    "broken_quoting",
+    "orphan_key",
+    "negative_value",
+    "unparseable_date",
+    "unparseable_number",
+    "future_birth_date",
+    "unknown_enum",
+)
 LATE = "late_arriving"
 REDELIVERED = "redelivered_file"
 MANIFEST_COLUMNS = ("file", "line", "kind", "column")
@@ -57,8 +70,9 @@ class FilePlan:
     redeliver: bool = False
 
 
-def plan_dirt(rng: np.random.Generator, files: list[tuple[Entity, int]], rate: float
-              ) -> list[FilePlan]:
+def plan_dirt(
+    rng: np.random.Generator, files: list[tuple[Entity, int]], rate: float
+) -> list[FilePlan]:
     """Plan defects for each (entity, row count) file; every kind occurs at least once
     when ``rate`` > 0 and a file can take it."""
     plans = [FilePlan() for _ in files]
@@ -71,20 +85,25 @@ def plan_dirt(rng: np.random.Generator, files: list[tuple[Entity, int]], rate: f
         for _ in range(rng.binomial(n_rows, rate)):
             kind = kinds[rng.integers(len(kinds))]
             columns = kind_columns(entity, kind)
-            plan.defects.append((kind, columns[rng.integers(len(columns))],
-                                 int(rng.integers(n_rows))))
+            plan.defects.append(
+                (kind, columns[rng.integers(len(columns))], int(rng.integers(n_rows)))
+            )
         plan.redeliver = bool(rng.random() < min(1.0, 2 * rate))
     seen = {k for p in plans for k, _, _ in p.defects}
     for kind in ROW_KINDS:
         if kind in seen:
             continue
-        options = [i for i, ((e, n), kinds) in enumerate(zip(files, usable, strict=True))
-                   if kind in kinds and n and e.delivery != "snapshot"]
+        options = [
+            i
+            for i, ((e, n), kinds) in enumerate(zip(files, usable, strict=True))
+            if kind in kinds and n and e.delivery != "snapshot"
+        ]
         if options:
             i = options[rng.integers(len(options))]
             columns = kind_columns(files[i][0], kind)
-            plans[i].defects.append((kind, columns[rng.integers(len(columns))],
-                                     int(rng.integers(files[i][1]))))
+            plans[i].defects.append(
+                (kind, columns[rng.integers(len(columns))], int(rng.integers(files[i][1])))
+            )
     if not any(p.redeliver for p in plans):
         options = [i for i, (e, n) in enumerate(files) if n and e.delivery != "snapshot"]
         if options:
@@ -108,8 +127,15 @@ def _line(fields: list[str]) -> str:
     return out.getvalue()
 
 
-def defect_line(rng: np.random.Generator, entity: Entity, values: dict[str, object], kind: str,
-                column: str, serial: int, business_date: str) -> str:
+def defect_line(
+    rng: np.random.Generator,
+    entity: Entity,
+    values: dict[str, object],
+    kind: str,
+    column: str,
+    serial: int,
+    business_date: str,
+) -> str:
     """A broken copy of a row (``values``) with a fresh key (one CSV line, with newline)."""
     fields = {name: _text(values[name]) for name in entity.column_names}
     key = entity.key[0]
@@ -133,13 +159,22 @@ def defect_line(rng: np.random.Generator, entity: Entity, values: dict[str, obje
     if kind == "malformed_field_count":
         values_out = values_out[:-1] if rng.random() < 0.5 else [*values_out, "extra"]
     if kind == "broken_quoting":
-        return ",".join(values_out[:1] + ['"' + values_out[1].replace('"', "")] + values_out[2:]) + "\n"
+        return (
+            ",".join(values_out[:1] + ['"' + values_out[1].replace('"', "")] + values_out[2:])
+            + "\n"
+        )
     return _line(values_out)
 
 
-def inject(rng: np.random.Generator, entity: Entity, table: pa.Table, body: bytes,
-           plan: FilePlan, business_date: str, serial_start: int
-           ) -> tuple[bytes, list[tuple[int, str, str]], np.ndarray]:
+def inject(
+    rng: np.random.Generator,
+    entity: Entity,
+    table: pa.Table,
+    body: bytes,
+    plan: FilePlan,
+    business_date: str,
+    serial_start: int,
+) -> tuple[bytes, list[tuple[int, str, str]], np.ndarray]:
     """Insert the planned defect lines into ``body`` (the CSV without header).
 
     Returns the new body, (line, kind, column) per defect, and the final line
@@ -154,8 +189,9 @@ def inject(rng: np.random.Generator, entity: Entity, table: pa.Table, body: byte
         if kind == "broken_quoting" and quoting_used:
             kind = "malformed_field_count"
         quoting_used |= kind == "broken_quoting"
-        lines.append(defect_line(rng, entity, sources[i], kind, column, serial_start + i,
-                                 business_date))
+        lines.append(
+            defect_line(rng, entity, sources[i], kind, column, serial_start + i, business_date)
+        )
         # broken quoting swallows what follows it, so it only ever ends a file
         slots.append(n if kind == "broken_quoting" else int(rng.integers(n + 1)))
         meta.append((kind, column))

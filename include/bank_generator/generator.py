@@ -25,8 +25,12 @@ WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 
 def render(table: pa.Table) -> bytes:
     """CSV body (no header) exactly as the landing contract asks."""
-    table = pa.table({name: col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
-                      for name, col in zip(table.column_names, table.columns, strict=True)})
+    table = pa.table(
+        {
+            name: col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
+    )
     out = io.BytesIO()
     pacsv.write_csv(table, out, WRITE_OPTIONS)
     return out.getvalue()
@@ -58,7 +62,9 @@ def generate_bank(config: GeneratorConfig) -> dict[str, object]:
         folder.mkdir(parents=True)
     cal = make_calendar(config.start_date, config.months)
     with tqdm(total=4, desc="simulate", disable=not config.show_progress, unit="step") as bar:
-        bank = simulate(config.customers, cal, np.random.default_rng(config.seed), Pools(config.seed))
+        bank = simulate(
+            config.customers, cal, np.random.default_rng(config.seed), Pools(config.seed)
+        )
         bar.update(1)
         bar.set_description("build rows")
         rows, ids = build_rows(bank)
@@ -74,31 +80,41 @@ def generate_bank(config: GeneratorConfig) -> dict[str, object]:
         r = rows[entity.name]
         days, first = np.unique(r.day, return_index=True)
         bounds = np.r_[first, len(r.day)]
-        files += [(entity, r, int(bounds[i]), int(bounds[i + 1]), int(d)) for i, d in enumerate(days)]
+        files += [
+            (entity, r, int(bounds[i]), int(bounds[i + 1]), int(d)) for i, d in enumerate(days)
+        ]
     plans = dirt.plan_dirt(dirt_rng, [(e, hi - lo) for e, _, lo, hi, _ in files], config.dirt_rate)
     manifest: list[tuple[str, str, str, str]] = []
     serial = 0
-    for (entity, r, lo, hi, day), plan in tqdm(list(zip(files, plans, strict=True)), desc="write",
-                                               unit="file", disable=not config.show_progress):
+    for (entity, r, lo, hi, day), plan in tqdm(
+        list(zip(files, plans, strict=True)),
+        desc="write",
+        unit="file",
+        disable=not config.show_progress,
+    ):
         date = str(cal.start + day)
         part = r.table.slice(lo, hi - lo)
         folder = landing_dir(entity.system, entity.name, date)
         (landing / folder).mkdir(parents=True, exist_ok=True)
         rel = f"{folder}/{landing_file_name(entity.name, date)}"
-        body, found, row_lines = dirt.inject(dirt_rng, entity, part, render(part), plan, date, serial)
+        body, found, row_lines = dirt.inject(
+            dirt_rng, entity, part, render(part), plan, date, serial
+        )
         serial += len(found)
         data = (",".join(entity.column_names) + "\n").encode() + body
         (landing / rel).write_bytes(data)
         manifest += [(rel, str(line), kind, column) for line, kind, column in found]
-        manifest += [(rel, str(line), dirt.LATE, "transaction_date")
-                     for line in row_lines[r.late[lo:hi]]]
+        manifest += [
+            (rel, str(line), dirt.LATE, "transaction_date") for line in row_lines[r.late[lo:hi]]
+        ]
         if plan.redeliver:
             copy = f"{folder}/{landing_file_name(entity.name, date, 'redelivered')}"
             (landing / copy).write_bytes(data)
             manifest.append((copy, "", dirt.REDELIVERED, ""))
     truth_body = render(truth)
     (truth_dir / "customers.csv").write_bytes(
-        (",".join(truth.column_names) + "\n").encode() + truth_body)
+        (",".join(truth.column_names) + "\n").encode() + truth_body
+    )
     manifest.sort(key=lambda m: (m[0], int(m[1] or 0), m[2]))
     with open(truth_dir / "dirt.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")

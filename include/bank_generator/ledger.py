@@ -5,9 +5,17 @@ from __future__ import annotations
 import numpy as np
 
 FIELDS = {
-    "acct": np.int64, "day": np.int64, "sec": np.int64, "type": np.int8, "credit": np.bool_,
-    "amount": np.int64, "channel": np.int8, "cp_type": np.int8, "cp_name": np.int64,
-    "bank": np.int8, "mcat": np.int8,
+    "acct": np.int64,
+    "day": np.int64,
+    "sec": np.int64,
+    "type": np.int8,
+    "credit": np.bool_,
+    "amount": np.int64,
+    "channel": np.int8,
+    "cp_type": np.int8,
+    "cp_name": np.int64,
+    "bank": np.int8,
+    "mcat": np.int8,
 }
 NO_NAME = np.iinfo(np.int64).min  # cp_name: >= 0 index into the name table, < 0 own account
 
@@ -58,8 +66,13 @@ def running_balances(
     return total - before + opening[acct]
 
 
-def balance_at(postings: dict[str, np.ndarray], running: np.ndarray, opening: np.ndarray,
-               accts: np.ndarray, days: np.ndarray) -> np.ndarray:
+def balance_at(
+    postings: dict[str, np.ndarray],
+    running: np.ndarray,
+    opening: np.ndarray,
+    accts: np.ndarray,
+    days: np.ndarray,
+) -> np.ndarray:
     """End-of-day balance of each (account, day)."""
     key = postings["acct"] * 100_000 + postings["day"]
     pos = np.searchsorted(key, accts * 100_000 + days, side="right") - 1

@@ -14,7 +14,8 @@ ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
 USCC_CHARS = np.frombuffer(b"0123456789ABCDEFGHJKLMNPQRTUWXY", dtype=np.uint8)
 USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)])
 PHONE_PREFIXES = np.array(
-    [f"13{i}" for i in range(10)] + ["150", "151", "152", "155", "157", "158", "159"]
+    [f"13{i}" for i in range(10)]
+    + ["150", "151", "152", "155", "157", "158", "159"]
     + ["176", "177", "180", "181", "186", "187", "188", "189", "198", "199"]
 )
 EMAIL_DOMAINS = np.array(["qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "outlook.com"])
@@ -69,9 +70,13 @@ def national_ids(
 def credit_codes(rng: np.random.Generator, pools: Pools, n: int) -> np.ndarray:
     """18-character unified social credit code (GB 32100) with its check character."""
     area = pools.area_codes[rng.integers(0, len(pools.area_codes), n)].astype(np.int64)
-    values = np.hstack([
-        np.tile([9, 1], (n, 1)), _digits(area, 6), rng.integers(0, 31, (n, 9)),
-    ])
+    values = np.hstack(
+        [
+            np.tile([9, 1], (n, 1)),
+            _digits(area, 6),
+            rng.integers(0, 31, (n, 9)),
+        ]
+    )
     check = (31 - (values * USCC_WEIGHTS).sum(axis=1) % 31) % 31
     return _ascii_rows(USCC_CHARS[np.hstack([values, check[:, None]])])
 
@@ -99,14 +104,20 @@ def identities(
     person = np.char.add(_pick(rng, pools.surnames, n), given)
     company = np.char.add(city, _pick(rng, pools.companies, n))
     full_name = np.where(corporate, company, person)
-    national_id = np.where(corporate, credit_codes(rng, pools, n), national_ids(rng, pools, birth, male))
+    national_id = np.where(
+        corporate, credit_codes(rng, pools, n), national_ids(rng, pools, birth, male)
+    )
     local = np.char.add(_pick(rng, pools.user_names, n), rng.integers(1, 999, n).astype(str))
     email = np.char.add(np.char.add(local, "@"), _pick(rng, EMAIL_DOMAINS, n))
     email = np.where(rng.random(n) < 0.25, "", email)
     address = city
     for part in (
-        "市", _pick(rng, pools.districts, n), "区", _pick(rng, pools.streets, n),
-        rng.integers(1, 900, n).astype(str), "号",
+        "市",
+        _pick(rng, pools.districts, n),
+        "区",
+        _pick(rng, pools.streets, n),
+        rng.integers(1, 900, n).astype(str),
+        "号",
     ):
         address = np.char.add(address, part)
     return {

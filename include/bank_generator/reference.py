@@ -31,7 +31,13 @@ PRODUCT_CODES = tuple(PRODUCTS)
 PRODUCT_INDEX = {code: i for i, code in enumerate(PRODUCT_CODES)}
 PRODUCT_CATEGORY = np.array([PRODUCTS[c][1] for c in PRODUCT_CODES])
 TD_TERMS = {"TD_3M": 3, "TD_6M": 6, "TD_12M": 12, "TD_36M": 36, "TD_CORP_12M": 12}
-TD_RATES = {"TD_3M": 0.0125, "TD_6M": 0.0145, "TD_12M": 0.0165, "TD_36M": 0.0195, "TD_CORP_12M": 0.017}
+TD_RATES = {
+    "TD_3M": 0.0125,
+    "TD_6M": 0.0145,
+    "TD_12M": 0.0165,
+    "TD_36M": 0.0195,
+    "TD_CORP_12M": 0.017,
+}
 CAMPAIGN_TD_BONUS = 0.006  # deposit-push campaigns pay above the board rate
 
 # transaction_type_code -> description; the first block is customer-initiated.
@@ -68,15 +74,33 @@ OUR_BANK = "OURBANK"
 OTHER_BANKS = ("ICBC", "CCB", "ABC", "BOC", "CMB", "BOCOM", "CITIC", "SPDB", "CIB", "PAB")
 BANK_CODES = (OUR_BANK, *OTHER_BANKS)
 MERCHANT_CATEGORIES = (
-    "grocery", "dining", "travel", "utilities", "education", "healthcare",
-    "retail", "auto", "entertainment", "real_estate",
+    "grocery",
+    "dining",
+    "travel",
+    "utilities",
+    "education",
+    "healthcare",
+    "retail",
+    "auto",
+    "entertainment",
+    "real_estate",
 )
 MCAT = {c: i for i, c in enumerate(MERCHANT_CATEGORIES)}
 
 # city -> region; branches are spread over these cities
 CITIES = {
-    "北京": "华北", "天津": "华北", "上海": "华东", "杭州": "华东", "南京": "华东", "苏州": "华东",
-    "广州": "华南", "深圳": "华南", "成都": "西南", "重庆": "西南", "武汉": "华中", "西安": "西北",
+    "北京": "华北",
+    "天津": "华北",
+    "上海": "华东",
+    "杭州": "华东",
+    "南京": "华东",
+    "苏州": "华东",
+    "广州": "华南",
+    "深圳": "华南",
+    "成都": "西南",
+    "重庆": "西南",
+    "武汉": "华中",
+    "西安": "西北",
 }
 BRANCH_DISTRICTS = ("中心", "东城", "西城", "南区", "北区", "高新", "开发区")
 
@@ -91,7 +115,11 @@ def branches(rng: np.random.Generator) -> list[tuple[str, str, str, str]]:
 
 
 CAMPAIGN_WINDOWS = {  # campaign_type -> (month of year, first day, length in days, name)
-    "deposit_push": [(1, 1, 90, "开门红存款"), (6, 1, 30, "年中存款冲量"), (11, 15, 47, "年末存款冲量")],
+    "deposit_push": [
+        (1, 1, 90, "开门红存款"),
+        (6, 1, 30, "年中存款冲量"),
+        (11, 15, 47, "年末存款冲量"),
+    ],
     "cross_sell": [(4, 1, 45, "信用卡交叉销售")],
     "upgrade": [(9, 1, 60, "财富客户升级计划")],
     "retention": [(3, 1, 300, "客户挽留关怀")],

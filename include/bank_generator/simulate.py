@@ -14,8 +14,14 @@ from include.bank_generator.config import Calendar
 from include.bank_generator.ledger import NO_NAME, Ledger, balance_at, running_balances
 from include.bank_generator.people import Pools
 
-ARCHETYPES = ("salaried", "young_digital", "retiree_saver", "business_owner", "wealthy_investor",
-              "corporate")
+ARCHETYPES = (
+    "salaried",
+    "young_digital",
+    "retiree_saver",
+    "business_owner",
+    "wealthy_investor",
+    "corporate",
+)
 SAL, YOUNG, RET, BUS, RICH, CORP = range(6)
 SHARE = np.array([0.38, 0.20, 0.14, 0.10, 0.06, 0.12])
 AGE_RANGE = np.array([[25, 58], [20, 32], [60, 80], [30, 62], [35, 72], [0, 1]])
@@ -23,32 +29,78 @@ WEALTH_MEDIAN = np.array([45e3, 15e3, 120e3, 180e3, 2.4e6, 500e3])
 WEALTH_SIGMA = np.array([1.0, 0.9, 0.9, 1.0, 0.65, 1.2])
 INCOME_MEDIAN = np.array([12e3, 8e3, 4.5e3, 25e3, 50e3, 80e3])
 # share of income spent each month (low, high): the rest is saved, so AUM grows slowly
-SPEND_SHARE = np.array([[.65, .95], [.7, .98], [.6, .9], [.85, 1.0], [.8, 1.0], [.9, 1.0]])
+SPEND_SHARE = np.array([[0.65, 0.95], [0.7, 0.98], [0.6, 0.9], [0.85, 1.0], [0.8, 1.0], [0.9, 1.0]])
 TX_RATE = np.array([10.0, 15.0, 5.0, 14.0, 7.0, 22.0])
 DIGITAL = np.array([0.6, 0.92, 0.15, 0.5, 0.5, 0.75])
 HAS_SALARY = np.array([0.92, 0.8, 0.95, 0.0, 0.35, 0.0])
 # holding probability and weight of: current, time deposit, wealth, fund, insurance
-HOLD_P = np.array([[1, .5, .25, .3, .15], [1, .1, .1, .4, .02], [1, .85, .3, .1, .3],
-                   [1, .5, .5, .3, .2], [1, .8, .9, .6, .5], [1, .5, .4, 0, 0]])
-HOLD_W = np.array([[1.2, 1, .6, .4, .3], [2, .5, .3, .5, .2], [.5, 1.5, .4, .2, .3],
-                   [1, .6, .6, .3, .2], [.4, .6, 1, .5, .3], [1.2, .7, .5, 0, 0]])
-PERSONAL_LOAN_P = np.array([.12, .15, 0, .15, .05, 0])
-MORTGAGE_P = np.array([.2, .05, 0, .1, .1, 0])
-BUSINESS_LOAN_P = np.array([0, 0, 0, 0, 0, .35])
-CARD_P = np.array([.45, .55, .05, .45, .7, 0])
-PLATINUM_P = np.array([.05, 0, 0, .4, .7, 0])
-REASONS = ("rate_competition", "campaign_deposit_maturity", "property_purchase",
-           "service_dissatisfaction", "disengagement")
+HOLD_P = np.array(
+    [
+        [1, 0.5, 0.25, 0.3, 0.15],
+        [1, 0.1, 0.1, 0.4, 0.02],
+        [1, 0.85, 0.3, 0.1, 0.3],
+        [1, 0.5, 0.5, 0.3, 0.2],
+        [1, 0.8, 0.9, 0.6, 0.5],
+        [1, 0.5, 0.4, 0, 0],
+    ]
+)
+HOLD_W = np.array(
+    [
+        [1.2, 1, 0.6, 0.4, 0.3],
+        [2, 0.5, 0.3, 0.5, 0.2],
+        [0.5, 1.5, 0.4, 0.2, 0.3],
+        [1, 0.6, 0.6, 0.3, 0.2],
+        [0.4, 0.6, 1, 0.5, 0.3],
+        [1.2, 0.7, 0.5, 0, 0],
+    ]
+)
+PERSONAL_LOAN_P = np.array([0.12, 0.15, 0, 0.15, 0.05, 0])
+MORTGAGE_P = np.array([0.2, 0.05, 0, 0.1, 0.1, 0])
+BUSINESS_LOAN_P = np.array([0, 0, 0, 0, 0, 0.35])
+CARD_P = np.array([0.45, 0.55, 0.05, 0.45, 0.7, 0])
+PLATINUM_P = np.array([0.05, 0, 0, 0.4, 0.7, 0])
+REASONS = (
+    "rate_competition",
+    "campaign_deposit_maturity",
+    "property_purchase",
+    "service_dissatisfaction",
+    "disengagement",
+)
 REASON_RATE = np.array([0.025, 0.015, 0.01, 0.012, 0.018])
-SPEND_TYPES = np.array([ref.TX[t] for t in ("card_spend", "merchant_payment", "bill_payment",
-                        "withdrawal", "transfer_out", "transfer_in", "deposit")])
-SPEND_P = np.array([[.30, .22, .12, .08, .12, .10, .06], [.40, .30, .10, .02, .10, .06, .02],
-                    [.15, .15, .20, .30, .05, .05, .10], [.15, .20, .05, .05, .25, .25, .05],
-                    [.20, .20, .10, .05, .20, .20, .05], [.0, .20, .10, .0, .35, .35, .0]])
+SPEND_TYPES = np.array(
+    [
+        ref.TX[t]
+        for t in (
+            "card_spend",
+            "merchant_payment",
+            "bill_payment",
+            "withdrawal",
+            "transfer_out",
+            "transfer_in",
+            "deposit",
+        )
+    ]
+)
+SPEND_P = np.array(
+    [
+        [0.30, 0.22, 0.12, 0.08, 0.12, 0.10, 0.06],
+        [0.40, 0.30, 0.10, 0.02, 0.10, 0.06, 0.02],
+        [0.15, 0.15, 0.20, 0.30, 0.05, 0.05, 0.10],
+        [0.15, 0.20, 0.05, 0.05, 0.25, 0.25, 0.05],
+        [0.20, 0.20, 0.10, 0.05, 0.20, 0.20, 0.05],
+        [0.0, 0.20, 0.10, 0.0, 0.35, 0.35, 0.0],
+    ]
+)
 SPEND_W = np.array([1.0, 1.5, 0.8, 1.2, 3.0, 1.0, 1.0])
 IS_INFLOW = np.array([False, False, False, False, False, True, True])
-DEVELOPERS = ("安居置业有限公司", "恒信房地产开发有限公司", "嘉和置业有限公司", "锦绣房地产开发有限公司",
-              "龙湾置业有限公司", "盛世家园房地产有限公司")
+DEVELOPERS = (
+    "安居置业有限公司",
+    "恒信房地产开发有限公司",
+    "嘉和置业有限公司",
+    "锦绣房地产开发有限公司",
+    "龙湾置业有限公司",
+    "盛世家园房地产有限公司",
+)
 PENSION_PAYER = "社会保险基金管理中心"
 CENTS = 100
 DAY = 86_400
@@ -76,8 +128,9 @@ class Bank:
         self.D = cal.n_days
         self.ledger = Ledger()
         self._acc: dict[str, list[np.ndarray]] = {}
-        self.names = np.concatenate([pools.companies, self._people(3000), np.array(DEVELOPERS),
-                                     np.array([PENSION_PAYER])])
+        self.names = np.concatenate(
+            [pools.companies, self._people(3000), np.array(DEVELOPERS), np.array([PENSION_PAYER])]
+        )
         self.person0 = len(pools.companies)
         self.developer0 = self.person0 + 3000
         self.pension_name = len(self.names) - 1
@@ -89,16 +142,25 @@ class Bank:
         return np.char.add(surname, given[self.rng.integers(0, len(given), k)])
 
     # accounts -------------------------------------------------------------
-    def new_accounts(self, cust: np.ndarray, product: np.ndarray, open_day: np.ndarray,
-                     **extra: np.ndarray) -> np.ndarray:
+    def new_accounts(
+        self, cust: np.ndarray, product: np.ndarray, open_day: np.ndarray, **extra: np.ndarray
+    ) -> np.ndarray:
         """Register accounts; returns their indexes."""
         k = len(cust)
         first = sum(len(c) for c in self._acc.get("cust", []))
-        cols = {"cust": cust, "product": product, "open_day": open_day,
-                "close_day": np.full(k, self.D), "opening": np.zeros(k, np.int64),
-                "term": np.full(k, -1), "maturity": np.full(k, -(10**6)),
-                "rate": np.full(k, np.nan), "campaign": np.full(k, -1),
-                "principal": np.full(k, -1, np.int64), "limit": np.full(k, -1, np.int64)}
+        cols = {
+            "cust": cust,
+            "product": product,
+            "open_day": open_day,
+            "close_day": np.full(k, self.D),
+            "opening": np.zeros(k, np.int64),
+            "term": np.full(k, -1),
+            "maturity": np.full(k, -(10**6)),
+            "rate": np.full(k, np.nan),
+            "campaign": np.full(k, -1),
+            "principal": np.full(k, -1, np.int64),
+            "limit": np.full(k, -1, np.int64),
+        }
         cols.update(extra)
         for name, values in cols.items():
             self._acc.setdefault(name, []).append(np.broadcast_to(values, (k,)).copy())
@@ -160,7 +222,7 @@ def plan_customers(b: Bank) -> None:
     if cal.n_months >= 4:
         eligible = pre & ~b.corporate & (b.wealth >= 60_000)
         for r, rate in enumerate(REASON_RATE):
-            who = choose(eligible, max(3, int(round(rate * n))))
+            who = choose(eligible, max(3, round(rate * n)))
             b.reason[who] = r
             b.churn_month[who] = rng.integers(3, cal.n_months, len(who))
         churners = np.flatnonzero(b.reason >= 0)
@@ -172,42 +234,79 @@ def plan_customers(b: Bank) -> None:
         b.active_end[who] = rng.integers(15, D - 185, len(who))
     if cal.n_months >= 3:
         threshold = np.where(b.corporate, 1e6, 5e5)
-        threshold = np.where(b.wealth >= threshold, threshold * np.where(b.corporate, 10, 6),
-                             threshold)
+        threshold = np.where(
+            b.wealth >= threshold, threshold * np.where(b.corporate, 10, 6), threshold
+        )
         near = pre & (b.wealth >= 0.4 * threshold) & (b.wealth <= 0.85 * threshold)
         who = choose(near, max(2, int(0.03 * n)))
         b.upgrade_day[who] = rng.integers(cal.month_starts[1], cal.month_starts[-2], len(who))
-        b.upgrade_amount = np.where(b.upgrade_day >= 0,
-                                    threshold * rng.uniform(1.2, 1.6, n) - b.wealth, 0)
+        b.upgrade_amount = np.where(
+            b.upgrade_day >= 0, threshold * rng.uniform(1.2, 1.6, n) - b.wealth, 0
+        )
 
 
-def _funding_legs(b: Bank, accts: np.ndarray, cur: np.ndarray, day: np.ndarray, amount: np.ndarray,
-                  tx_type: np.ndarray, opening: bool) -> None:
+def _funding_legs(
+    b: Bank,
+    accts: np.ndarray,
+    cur: np.ndarray,
+    day: np.ndarray,
+    amount: np.ndarray,
+    tx_type: np.ndarray,
+    opening: bool,
+) -> None:
     """Internal transfer between a customer's current account and another own account.
     ``opening``: money moves current -> account (placement/purchase), else back."""
     rng, cust = b.rng, b.acc["cust"][accts]
     channel = _channel(b, cust, digital_ok=True)
     sec = _seconds(rng, channel)
-    common = dict(day=day, sec=sec, type=tx_type, amount=amount, channel=channel,
-                  cp_type=ref.CP["same_bank"], bank=0)
+    common = {
+        "day": day,
+        "sec": sec,
+        "type": tx_type,
+        "amount": amount,
+        "channel": channel,
+        "cp_type": ref.CP["same_bank"],
+        "bank": 0,
+    }
     b.ledger.add(acct=accts, credit=opening, cp_name=-(cur + 1), **common)
     b.ledger.add(acct=cur, credit=not opening, cp_name=-(accts + 1), **common)
 
 
-def _channel(b: Bank, cust: np.ndarray, digital_ok: bool | np.ndarray = True,
-             physical: int | np.ndarray = ref.CH["branch"]) -> np.ndarray:
+def _channel(
+    b: Bank,
+    cust: np.ndarray,
+    digital_ok: bool | np.ndarray = True,
+    physical: int | np.ndarray = ref.CH["branch"],
+) -> np.ndarray:
     rng, k = b.rng, len(cust)
     digital = (rng.random(k) < b.digital[cust]) & digital_ok
     mobile = rng.random(k) < np.where(b.arch[cust] == YOUNG, 0.85, 0.6)
-    return np.where(digital, np.where(mobile, ref.CH["mobile"], ref.CH["online"]),
-                    physical).astype(np.int8)
+    return np.where(digital, np.where(mobile, ref.CH["mobile"], ref.CH["online"]), physical).astype(
+        np.int8
+    )
 
 
 def _seconds(rng: np.random.Generator, channel: np.ndarray) -> np.ndarray:
-    lo = np.select([channel == ref.CH["system"], channel == ref.CH["branch"],
-                    channel == ref.CH["atm"], channel == ref.CH["pos"]], [0, 9, 6, 8], 7)
-    hi = np.select([channel == ref.CH["system"], channel == ref.CH["branch"],
-                    channel == ref.CH["atm"], channel == ref.CH["pos"]], [3, 17, 23, 22], 24)
+    lo = np.select(
+        [
+            channel == ref.CH["system"],
+            channel == ref.CH["branch"],
+            channel == ref.CH["atm"],
+            channel == ref.CH["pos"],
+        ],
+        [0, 9, 6, 8],
+        7,
+    )
+    hi = np.select(
+        [
+            channel == ref.CH["system"],
+            channel == ref.CH["branch"],
+            channel == ref.CH["atm"],
+            channel == ref.CH["pos"],
+        ],
+        [3, 17, 23, 22],
+        24,
+    )
     return ((lo + rng.random(len(channel)) * (hi - lo)) * 3600).astype(np.int64)
 
 
@@ -220,10 +319,11 @@ def campaign_at(b: Bank, day: np.ndarray) -> np.ndarray:
 
 def open_accounts(b: Bank) -> None:
     """Current accounts, investments, liabilities; time-deposit roll-over chains."""
-    rng, n, cal, D = b.rng, b.n, b.cal, b.D
+    rng, n, _cal, D = b.rng, b.n, b.cal, b.D
     cust = np.arange(n)
-    current_product = np.where(b.corporate, ref.PRODUCT_INDEX["CUR_CORP"],
-                               ref.PRODUCT_INDEX["CUR_RETAIL"])
+    current_product = np.where(
+        b.corporate, ref.PRODUCT_INDEX["CUR_CORP"], ref.PRODUCT_INDEX["CUR_RETAIL"]
+    )
     held = rng.random((n, 5)) < HOLD_P[b.arch]
     # campaign churners hold their deposit in the maturing campaign deposit instead
     held[b.reason == 1, 1] = False
@@ -235,24 +335,33 @@ def open_accounts(b: Bank) -> None:
     pre = b.onboard < 0
     b.pending_opening = cents(amount[:, 0])
     inv_parts = []
-    for slot, (retail, corp) in enumerate([(None, None), (None, "TD_CORP_12M"),
-                                           (("WM_STABLE", "WM_GROWTH"), "WM_CORP"),
-                                           (("FUND_EQUITY", "FUND_BOND"), None),
-                                           (("INS_LIFE",), None)]):
+    for slot, (retail, corp) in enumerate(
+        [
+            (None, None),
+            (None, "TD_CORP_12M"),
+            (("WM_STABLE", "WM_GROWTH"), "WM_CORP"),
+            (("FUND_EQUITY", "FUND_BOND"), None),
+            (("INS_LIFE",), None),
+        ]
+    ):
         if slot == 0:
             continue
         who = np.flatnonzero(held[:, slot] & (amount[:, slot] > 0))
         if slot == 1:
             codes = np.array(["TD_3M", "TD_6M", "TD_12M", "TD_36M"])[
-                rng.choice(4, len(who), p=[.2, .25, .4, .15])]
+                rng.choice(4, len(who), p=[0.2, 0.25, 0.4, 0.15])
+            ]
             codes = np.where(b.corporate[who], "TD_CORP_12M", codes)
         else:
             codes = np.array(retail)[rng.integers(0, len(retail), len(who))]
             if corp:
                 codes = np.where(b.corporate[who], corp, codes)
         product = np.array([ref.PRODUCT_INDEX[c] for c in codes], dtype=np.int64)
-        opened = np.where(pre[who], b.onboard[who] + rng.integers(0, 400, len(who)),
-                          b.onboard[who] + rng.integers(1, 45, len(who)))
+        opened = np.where(
+            pre[who],
+            b.onboard[who] + rng.integers(0, 400, len(who)),
+            b.onboard[who] + rng.integers(1, 45, len(who)),
+        )
         opened = np.where(pre[who], np.minimum(opened, -1), opened)
         if slot == 1:  # a deposit held at the start matures within one term of it
             term = np.array([ref.TD_TERMS[c] for c in codes])
@@ -265,7 +374,8 @@ def open_accounts(b: Bank) -> None:
         is_td = np.isin(ref.PRODUCT_CATEGORY[product], ["time_deposit"])
         b.td_queue.append((who[is_td], product[is_td], opened[is_td], principal[is_td], None))
         b.investments = getattr(b, "investments", []) + [
-            (who[~is_td], product[~is_td], opened[~is_td], principal[~is_td])]
+            (who[~is_td], product[~is_td], opened[~is_td], principal[~is_td])
+        ]
     _plan_campaign_churn_deposits(b)
     _schedule_churn(b)
     _plan_new_deposits(b)
@@ -288,8 +398,11 @@ def _plan_campaign_churn_deposits(b: Bank) -> None:
     maturity = add_months(open_day, term, cal.start)
     # the money must be gone within the month it matured in or the next one
     dom = maturity - cal.month_starts[cal.month_of_day(maturity)]
-    ok = ((maturity >= cal.month_starts[3]) & (open_day < maturity)
-          & ((maturity < cal.month_starts[-2]) | (dom < 5)))
+    ok = (
+        (maturity >= cal.month_starts[3])
+        & (open_day < maturity)
+        & ((maturity < cal.month_starts[-2]) | (dom < 5))
+    )
     first = np.argmax(ok, axis=1)
     found = ok[np.arange(len(who)), first]
     who, open_day = who[found], open_day[found, first[found]]
@@ -331,38 +444,61 @@ def _plan_new_deposits(b: Bank) -> None:
         who = np.flatnonzero((rng.random(b.n) < 0.06) & (b.reason < 0) & ~b.dormant)
         day = rng.integers(s, e + 1, len(who))
         who, day = who[day > b.onboard[who]], day[day > b.onboard[who]]
-        product = np.where(b.corporate[who], ref.PRODUCT_INDEX["TD_CORP_12M"],
-                           rng.choice([ref.PRODUCT_INDEX[c] for c in ("TD_3M", "TD_6M", "TD_12M")],
-                                      len(who)))
+        product = np.where(
+            b.corporate[who],
+            ref.PRODUCT_INDEX["TD_CORP_12M"],
+            rng.choice([ref.PRODUCT_INDEX[c] for c in ("TD_3M", "TD_6M", "TD_12M")], len(who)),
+        )
         principal = cents(np.maximum(b.cur_share[who], 10_000) * rng.uniform(0.3, 0.6, len(who)))
         b.td_queue.append((who, product, day, principal, np.full(len(who), cid)))
     up = np.flatnonzero(b.upgrade_day >= 0)
     day = np.minimum(b.upgrade_day[up] + rng.integers(5, 20, len(up)), D - 1)
-    product = np.where(b.corporate[up], ref.PRODUCT_INDEX["TD_CORP_12M"], ref.PRODUCT_INDEX["TD_12M"])
+    product = np.where(
+        b.corporate[up], ref.PRODUCT_INDEX["TD_CORP_12M"], ref.PRODUCT_INDEX["TD_12M"]
+    )
     b.td_queue.append((up, product, day, cents(b.upgrade_amount[up] * 0.6), None))
 
 
 def _liabilities(b: Bank) -> None:
     rng, n, cal, arch = b.rng, b.n, b.cal, b.arch
     free = (b.reason < 0) & ~b.dormant
-    loan_specs = [("LOAN_PERSONAL", PERSONAL_LOAN_P, 36, (3, 12)), ("LOAN_MORTGAGE", MORTGAGE_P, 240,
-                  (60, 150)), ("LOAN_BUSINESS", BUSINESS_LOAN_P, 36, (2, 8))]
+    loan_specs = [
+        ("LOAN_PERSONAL", PERSONAL_LOAN_P, 36, (3, 12)),
+        ("LOAN_MORTGAGE", MORTGAGE_P, 240, (60, 150)),
+        ("LOAN_BUSINESS", BUSINESS_LOAN_P, 36, (2, 8)),
+    ]
     b.loans = []
     for code, probs, term, (lo, hi) in loan_specs:
         who = np.flatnonzero(free & (rng.random(n) < probs[arch]))
         pre = b.onboard[who] < 0
         elapsed = np.where(pre, rng.integers(1, term, len(who)), 1)
         dom = rng.integers(0, 28, len(who))
-        open_day = np.where(pre, add_months(dom, -elapsed, cal.start),
-                            b.onboard[who] + rng.integers(10, 60, len(who)))
+        open_day = np.where(
+            pre,
+            add_months(dom, -elapsed, cal.start),
+            b.onboard[who] + rng.integers(10, 60, len(who)),
+        )
         keep = open_day < b.D - 1
-        b.loans.append((who[keep], ref.PRODUCT_INDEX[code], term, open_day[keep], elapsed[keep],
-                        cents(b.income[who[keep]] * rng.uniform(lo, hi, keep.sum()))))
+        b.loans.append(
+            (
+                who[keep],
+                ref.PRODUCT_INDEX[code],
+                term,
+                open_day[keep],
+                elapsed[keep],
+                cents(b.income[who[keep]] * rng.uniform(lo, hi, keep.sum())),
+            )
+        )
     who = np.flatnonzero(free & (rng.random(n) < CARD_P[arch]))
     platinum = rng.random(len(who)) < PLATINUM_P[arch[who]]
-    product = np.where(platinum, ref.PRODUCT_INDEX["CARD_PLATINUM"], ref.PRODUCT_INDEX["CARD_STANDARD"])
-    open_day = np.where(b.onboard[who] < 0, b.onboard[who] + rng.integers(0, 300, len(who)),
-                        b.onboard[who] + rng.integers(0, 30, len(who)))
+    product = np.where(
+        platinum, ref.PRODUCT_INDEX["CARD_PLATINUM"], ref.PRODUCT_INDEX["CARD_STANDARD"]
+    )
+    open_day = np.where(
+        b.onboard[who] < 0,
+        b.onboard[who] + rng.integers(0, 300, len(who)),
+        b.onboard[who] + rng.integers(0, 30, len(who)),
+    )
     open_day = np.where(b.onboard[who] < 0, np.minimum(open_day, -1), open_day)
     keep = open_day < b.D - 1
     limit = np.where(platinum, rng.uniform(1e5, 3e5, len(who)), rng.uniform(1e4, 5e4, len(who)))
@@ -381,13 +517,22 @@ def build_accounts_and_structure(b: Bank) -> None:
     # investments (wealth, fund, insurance): pre-existing or bought, redeemed or liquidated
     b.inv_accounts = []
     for who, product, opened, principal in b.investments:
-        natural = np.where((rng.random(len(who)) < 0.15) & (ref.PRODUCT_CATEGORY[product] != "insurance"),
-                           rng.integers(1, D, len(who)), D)
+        natural = np.where(
+            (rng.random(len(who)) < 0.15) & (ref.PRODUCT_CATEGORY[product] != "insurance"),
+            rng.integers(1, D, len(who)),
+            D,
+        )
         natural = np.where((natural <= opened) | (natural >= b.active_end[who]), D, natural)
         close = np.minimum(natural, b.cutoff[who])
         close = np.where(close <= opened, D, close)
-        accts = b.new_accounts(who, product, opened, close_day=close,
-                               opening=np.where(opened < 0, principal, 0), principal=principal)
+        accts = b.new_accounts(
+            who,
+            product,
+            opened,
+            close_day=close,
+            opening=np.where(opened < 0, principal, 0),
+            principal=principal,
+        )
         b.inv_accounts.append((accts, who, opened, close, principal))
     # time deposits: roll-over chains
     b.td_accounts = []
@@ -398,18 +543,36 @@ def build_accounts_and_structure(b: Bank) -> None:
             continue
         term = np.array([ref.TD_TERMS[ref.PRODUCT_CODES[p]] for p in product], dtype=np.int64)
         if campaign is None:
-            campaign = np.where(rng.random(len(who)) < 0.5, campaign_at(b, opened), -1)
+            # churners planted for another reason hold no campaign deposits, so the
+            # campaign-maturity rule (checked before theirs) cannot claim them
+            other_reason = np.isin(b.reason[who], [0, 3, 4])
+            campaign = np.where(
+                (rng.random(len(who)) < 0.5) & ~other_reason, campaign_at(b, opened), -1
+            )
         rate = np.array([ref.TD_RATES[ref.PRODUCT_CODES[p]] for p in product])
         rate = np.round(rate + np.where(campaign >= 0, ref.CAMPAIGN_TD_BONUS, 0), 4)
         maturity = add_months(opened, term, b.cal.start)
         close = np.minimum(maturity, b.cutoff[who])
         close = np.where(close < D, close, D)
-        accts = b.new_accounts(who, product, opened, close_day=close,
-                               opening=np.where(opened < 0, principal, 0), term=term,
-                               maturity=maturity, rate=rate, campaign=campaign, principal=principal)
+        accts = b.new_accounts(
+            who,
+            product,
+            opened,
+            close_day=close,
+            opening=np.where(opened < 0, principal, 0),
+            term=term,
+            maturity=maturity,
+            rate=rate,
+            campaign=campaign,
+            principal=principal,
+        )
         b.td_accounts.append((accts, who, opened, close, principal, maturity, rate, term))
-        roll = ((maturity < D) & (maturity < b.cutoff[who]) & (maturity < b.active_end[who])
-                & (rng.random(len(who)) < 0.65))
+        roll = (
+            (maturity < D)
+            & (maturity < b.cutoff[who])
+            & (maturity < b.active_end[who])
+            & (rng.random(len(who)) < 0.65)
+        )
         if roll.any():
             queue.append((who[roll], product[roll], maturity[roll], principal[roll], None))
     # liabilities
@@ -418,11 +581,18 @@ def build_accounts_and_structure(b: Bank) -> None:
         inst = principal // term
         last = principal - inst * (term - 1)
         owed = np.where(open_day < 0, inst * (term - elapsed) + last, 0)
-        accts = b.new_accounts(who, np.full(len(who), product), open_day, opening=owed,
-                               term=np.full(len(who), term), principal=principal,
-                               rate=np.full(len(who), 0.0435 if product != ref.PRODUCT_INDEX[
-                                   "LOAN_MORTGAGE"] else 0.039),
-                               maturity=add_months(open_day, term, cal.start))
+        accts = b.new_accounts(
+            who,
+            np.full(len(who), product),
+            open_day,
+            opening=owed,
+            term=np.full(len(who), term),
+            principal=principal,
+            rate=np.full(
+                len(who), 0.0435 if product != ref.PRODUCT_INDEX["LOAN_MORTGAGE"] else 0.039
+            ),
+            maturity=add_months(open_day, term, cal.start),
+        )
         b.loan_accounts.append((accts, who, term, open_day, elapsed, principal, inst, last))
     who, product, open_day, limit = b.cards
     b.card_accounts = b.new_accounts(who, product, open_day, limit=limit)
@@ -447,31 +617,73 @@ def _structural_postings(b: Bank) -> None:
     new = np.flatnonzero(b.onboard >= 0)
     ch = _channel(b, new, digital_ok=False)
     b.opening_posting = len(b.ledger.parts)
-    b.ledger.add(acct=cur[new], day=b.onboard[new], sec=_seconds(rng, ch),
-                 type=ref.TX["deposit"], credit=True, amount=b.pending_opening[new], channel=ch)
+    b.ledger.add(
+        acct=cur[new],
+        day=b.onboard[new],
+        sec=_seconds(rng, ch),
+        type=ref.TX["deposit"],
+        credit=True,
+        amount=b.pending_opening[new],
+        channel=ch,
+    )
     b.new_customers = new
     for accts, who, opened, close, principal in b.inv_accounts:
         buy = opened >= 0
-        _funding_legs(b, accts[buy], cur[who[buy]], opened[buy], principal[buy],
-                      ref.TX["wealth_purchase"], opening=True)
+        _funding_legs(
+            b,
+            accts[buy],
+            cur[who[buy]],
+            opened[buy],
+            principal[buy],
+            ref.TX["wealth_purchase"],
+            opening=True,
+        )
         out = close < D
-        _funding_legs(b, accts[out], cur[who[out]], close[out], principal[out],
-                      ref.TX["wealth_redemption"], opening=False)
+        _funding_legs(
+            b,
+            accts[out],
+            cur[who[out]],
+            close[out],
+            principal[out],
+            ref.TX["wealth_redemption"],
+            opening=False,
+        )
     for accts, who, opened, close, principal, maturity, rate, term in b.td_accounts:
         place = opened >= 0
-        _funding_legs(b, accts[place], cur[who[place]], opened[place], principal[place],
-                      ref.TX["time_deposit_placement"], opening=True)
+        _funding_legs(
+            b,
+            accts[place],
+            cur[who[place]],
+            opened[place],
+            principal[place],
+            ref.TX["time_deposit_placement"],
+            opening=True,
+        )
         out = close < D
-        common = dict(day=close[out], sec=rng.integers(0, 3 * 3600, out.sum()),
-                      type=ref.TX["time_deposit_maturity"], amount=principal[out],
-                      channel=ref.CH["system"], cp_type=ref.CP["same_bank"], bank=0)
+        common = {
+            "day": close[out],
+            "sec": rng.integers(0, 3 * 3600, out.sum()),
+            "type": ref.TX["time_deposit_maturity"],
+            "amount": principal[out],
+            "channel": ref.CH["system"],
+            "cp_type": ref.CP["same_bank"],
+            "bank": 0,
+        }
         b.ledger.add(acct=accts[out], credit=False, cp_name=-(cur[who[out]] + 1), **common)
         b.ledger.add(acct=cur[who[out]], credit=True, cp_name=-(accts[out] + 1), **common)
         matured = out & (close == maturity)
-        interest = np.round(principal[matured] * rate[matured] * term[matured] / 12).astype(np.int64)
-        b.ledger.add(acct=cur[who[matured]], day=close[matured], sec=3 * 3600 + 1,
-                     type=ref.TX["interest_credit"], credit=True, amount=np.maximum(interest, 1),
-                     channel=ref.CH["system"])
+        interest = np.round(principal[matured] * rate[matured] * term[matured] / 12).astype(
+            np.int64
+        )
+        b.ledger.add(
+            acct=cur[who[matured]],
+            day=close[matured],
+            sec=3 * 3600 + 1,
+            type=ref.TX["interest_credit"],
+            credit=True,
+            amount=np.maximum(interest, 1),
+            channel=ref.CH["system"],
+        )
     _loan_schedule(b)
 
 
@@ -482,9 +694,15 @@ def _loan_schedule(b: Bank) -> None:
     rows = []
     for accts, who, term, open_day, elapsed, principal, inst, last in b.loan_accounts:
         new = open_day >= 0
-        common = dict(day=open_day[new], sec=rng.integers(0, 3 * 3600, new.sum()),
-                      type=ref.TX["loan_disbursement"], amount=principal[new],
-                      channel=ref.CH["system"], cp_type=ref.CP["same_bank"], bank=0)
+        common = {
+            "day": open_day[new],
+            "sec": rng.integers(0, 3 * 3600, new.sum()),
+            "type": ref.TX["loan_disbursement"],
+            "amount": principal[new],
+            "channel": ref.CH["system"],
+            "cp_type": ref.CP["same_bank"],
+            "bank": 0,
+        }
         b.ledger.add(acct=accts[new], credit=False, cp_name=-(cur[who[new]] + 1), **common)
         b.ledger.add(acct=cur[who[new]], credit=True, cp_name=-(accts[new] + 1), **common)
         k = elapsed[:, None] + np.arange(cal.n_months + 2)[None, :]
@@ -498,8 +716,15 @@ def _loan_schedule(b: Bank) -> None:
         _instalments(b, accts, who, due, amount, final, "loan")
 
 
-def _instalments(b: Bank, accts: np.ndarray, who: np.ndarray, due: np.ndarray, amount: np.ndarray,
-                 final: np.ndarray, kind: str) -> None:
+def _instalments(
+    b: Bank,
+    accts: np.ndarray,
+    who: np.ndarray,
+    due: np.ndarray,
+    amount: np.ndarray,
+    final: np.ndarray,
+    kind: str,
+) -> None:
     """Pay (on time, late, or never for delinquents) and record repayment rows."""
     rng, D = b.rng, b.D
     unpaid = due >= b.delinquent_from[who]
@@ -509,20 +734,32 @@ def _instalments(b: Bank, accts: np.ndarray, who: np.ndarray, due: np.ndarray, a
     paid_day = np.where(unpaid, -1, paid_day)
     pay = paid_day >= 0
     on_time = pay & ~late
-    tx_type = np.where(kind == "card", ref.TX["card_repayment"],
-                       np.where(on_time, ref.TX["loan_repayment_auto"], ref.TX["loan_repayment_manual"]))
-    channel = np.where(on_time & (kind == "loan"), ref.CH["system"],
-                       _channel(b, who, physical=ref.CH["branch"]))
+    tx_type = np.where(
+        kind == "card",
+        ref.TX["card_repayment"],
+        np.where(on_time, ref.TX["loan_repayment_auto"], ref.TX["loan_repayment_manual"]),
+    )
+    channel = np.where(
+        on_time & (kind == "loan"), ref.CH["system"], _channel(b, who, physical=ref.CH["branch"])
+    )
     sec = _seconds(rng, channel)
     cur = b.current[who]
-    common = dict(day=paid_day[pay], sec=sec[pay], type=tx_type[pay], amount=amount[pay],
-                  channel=channel[pay], cp_type=ref.CP["same_bank"], bank=0)
+    common = {
+        "day": paid_day[pay],
+        "sec": sec[pay],
+        "type": tx_type[pay],
+        "amount": amount[pay],
+        "channel": channel[pay],
+        "cp_type": ref.CP["same_bank"],
+        "bank": 0,
+    }
     b.ledger.add(acct=accts[pay], credit=True, cp_name=-(cur[pay] + 1), **common)
     b.ledger.add(acct=cur[pay], credit=False, cp_name=-(accts[pay] + 1), **common)
     closes = pay & final
     b.acc["close_day"][accts[closes]] = paid_day[closes]
     b.instalment_parts = getattr(b, "instalment_parts", []) + [
-        (accts, due, paid_day, amount, np.where(pay, amount, 0))]
+        (accts, due, paid_day, amount, np.where(pay, amount, 0))
+    ]
 
 
 def regular_activity(b: Bank) -> None:
@@ -549,8 +786,9 @@ def regular_activity(b: Bank) -> None:
     c_idx, m_idx = np.nonzero(count)
     reps = count[c_idx, m_idx]
     cust = np.repeat(c_idx, reps)
-    day = np.repeat(lo[c_idx, m_idx], reps) + (rng.random(reps.sum()) * np.repeat(
-        span[c_idx, m_idx], reps)).astype(np.int64)
+    day = np.repeat(lo[c_idx, m_idx], reps) + (
+        rng.random(reps.sum()) * np.repeat(span[c_idx, m_idx], reps)
+    ).astype(np.int64)
     arch = b.arch[cust]
     kind = _pick(rng, SPEND_P[arch])
     k = len(cust)
@@ -560,7 +798,10 @@ def regular_activity(b: Bank) -> None:
         np.add.at(loan_due, who, inst / CENTS)
     p_out = (SPEND_P[b.arch][:, ~IS_INFLOW] * SPEND_W[~IS_INFLOW]).sum(axis=1)
     p_in = SPEND_P[b.arch][:, IS_INFLOW].sum(axis=1)
-    budget = np.maximum(0.2 * b.income, b.income * rng.uniform(SPEND_SHARE[b.arch, 0], SPEND_SHARE[b.arch, 1]) - loan_due)
+    budget = np.maximum(
+        0.2 * b.income,
+        b.income * rng.uniform(SPEND_SHARE[b.arch, 0], SPEND_SHARE[b.arch, 1]) - loan_due,
+    )
     out_unit = budget / np.maximum(b.rate * p_out, 0.1)
     in_unit = b.income * 0.08 / np.maximum(b.rate * p_in, 0.1)
     noise = np.exp(rng.normal(-0.245, 0.7, k))
@@ -569,45 +810,82 @@ def regular_activity(b: Bank) -> None:
     is_card = tx_type == ref.TX["card_spend"]
     on_card = is_card & (b.card_of[cust] >= 0) & (day > b.card_open[cust]) & (rng.random(k) < 0.7)
     acct = np.where(on_card, b.card_of[cust], cur[cust])
-    physical = np.select([is_card | (tx_type == ref.TX["merchant_payment"]),
-                          tx_type == ref.TX["withdrawal"]], [ref.CH["pos"], ref.CH["atm"]],
-                         ref.CH["branch"])
-    physical = np.where((tx_type == ref.TX["withdrawal"]) & (rng.random(k) < 0.3), ref.CH["branch"],
-                        physical)
+    physical = np.select(
+        [is_card | (tx_type == ref.TX["merchant_payment"]), tx_type == ref.TX["withdrawal"]],
+        [ref.CH["pos"], ref.CH["atm"]],
+        ref.CH["branch"],
+    )
+    physical = np.where(
+        (tx_type == ref.TX["withdrawal"]) & (rng.random(k) < 0.3), ref.CH["branch"], physical
+    )
     digital_ok = (tx_type != ref.TX["withdrawal"]) & (tx_type != ref.TX["deposit"])
     digital_ok &= ~is_card | (rng.random(k) < 0.35)
     channel = _channel(b, cust, digital_ok=digital_ok, physical=physical)
-    merchant = np.isin(tx_type, [ref.TX["card_spend"], ref.TX["merchant_payment"], ref.TX["bill_payment"]])
+    merchant = np.isin(
+        tx_type, [ref.TX["card_spend"], ref.TX["merchant_payment"], ref.TX["bill_payment"]]
+    )
     transfer = np.isin(tx_type, [ref.TX["transfer_in"], ref.TX["transfer_out"]])
     other_bank = transfer & (rng.random(k) < 0.55)
-    cp_type = np.select([merchant, other_bank, transfer], [ref.CP["merchant"], ref.CP["other_bank"],
-                        ref.CP["same_bank"]], ref.CP["none"])
-    mcat = np.where(tx_type == ref.TX["bill_payment"], rng.choice([3, 4, 5], k),
-                    rng.choice(9, k, p=[.25, .2, .06, .04, .04, .06, .2, .05, .1]))
-    cp_name = np.select([merchant, transfer], [rng.integers(0, b.person0, k),
-                        b.person0 + rng.integers(0, 3000, k)], NO_NAME)
+    cp_type = np.select(
+        [merchant, other_bank, transfer],
+        [ref.CP["merchant"], ref.CP["other_bank"], ref.CP["same_bank"]],
+        ref.CP["none"],
+    )
+    mcat = np.where(
+        tx_type == ref.TX["bill_payment"],
+        rng.choice([3, 4, 5], k),
+        rng.choice(9, k, p=[0.25, 0.2, 0.06, 0.04, 0.04, 0.06, 0.2, 0.05, 0.1]),
+    )
+    cp_name = np.select(
+        [merchant, transfer],
+        [rng.integers(0, b.person0, k), b.person0 + rng.integers(0, 3000, k)],
+        NO_NAME,
+    )
     bank = np.select([other_bank, transfer], [rng.integers(1, len(ref.BANK_CODES), k), 0], -1)
-    b.ledger.add(acct=acct, day=day, sec=_seconds(rng, channel), type=tx_type, credit=IS_INFLOW[kind],
-                 amount=cents(amount), channel=channel, cp_type=cp_type, cp_name=cp_name,
-                 bank=bank, mcat=np.where(merchant, mcat, -1))
+    b.ledger.add(
+        acct=acct,
+        day=day,
+        sec=_seconds(rng, channel),
+        type=tx_type,
+        credit=IS_INFLOW[kind],
+        amount=cents(amount),
+        channel=channel,
+        cp_type=cp_type,
+        cp_name=cp_name,
+        bank=bank,
+        mcat=np.where(merchant, mcat, -1),
+    )
     # a few reversals of debits, posted by the system 1-3 days later
     rev = np.flatnonzero(~IS_INFLOW[kind] & (rng.random(k) < 0.0015))
     rday = day[rev] + rng.integers(1, 4, len(rev))
     keep = rday < np.minimum(b.active_end[cust[rev]], D)
     rev, rday = rev[keep], rday[keep]
-    b.ledger.add(acct=acct[rev], day=rday, sec=rng.integers(0, 3 * 3600, len(rev)),
-                 type=ref.TX["reversal"], credit=True, amount=cents(amount[rev]),
-                 channel=ref.CH["system"])
+    b.ledger.add(
+        acct=acct[rev],
+        day=rday,
+        sec=rng.integers(0, 3 * 3600, len(rev)),
+        type=ref.TX["reversal"],
+        credit=True,
+        amount=cents(amount[rev]),
+        channel=ref.CH["system"],
+    )
     _salaries(b)
     _business_income(b)
     _fees_and_interest(b)
     _card_statements(b)
     up = np.flatnonzero(b.upgrade_day >= 0)
-    b.ledger.add(acct=cur[up], day=b.upgrade_day[up], sec=_seconds(rng, np.full(len(up), 7)),
-                 type=ref.TX["transfer_in"], credit=True, amount=cents(b.upgrade_amount[up]),
-                 channel=_channel(b, up), cp_type=ref.CP["other_bank"],
-                 cp_name=b.person0 + rng.integers(0, 3000, len(up)),
-                 bank=rng.integers(1, len(ref.BANK_CODES), len(up)))
+    b.ledger.add(
+        acct=cur[up],
+        day=b.upgrade_day[up],
+        sec=_seconds(rng, np.full(len(up), 7)),
+        type=ref.TX["transfer_in"],
+        credit=True,
+        amount=cents(b.upgrade_amount[up]),
+        channel=_channel(b, up),
+        cp_type=ref.CP["other_bank"],
+        cp_name=b.person0 + rng.integers(0, 3000, len(up)),
+        bank=rng.integers(1, len(ref.BANK_CODES), len(up)),
+    )
 
 
 def _salaries(b: Bank) -> None:
@@ -616,19 +894,27 @@ def _salaries(b: Bank) -> None:
     days = cal.month_starts[:-1][None, :] + b.payday[who][:, None]
     days = np.minimum(days, cal.month_starts[1:][None, :] - 1)
     # rate-competition churners move their payroll away; disengaging ones fade out
-    stop = np.select([b.reason[who] == 0, b.reason[who] == 4], [b.churn_day[who], b.churn_start[who]],
-                     b.active_end[who])
+    stop = np.select(
+        [b.reason[who] == 0, b.reason[who] == 4],
+        [b.churn_day[who], b.churn_start[who]],
+        b.active_end[who],
+    )
     ok = (days > b.onboard[who][:, None]) & (days < stop[:, None])
     i, j = np.nonzero(ok)
     c = who[i]
     pension = b.arch[c] == RET
-    b.ledger.add(acct=b.current[c], day=days[i, j], sec=rng.integers(3600, 3 * 3600, len(c)),
-                 type=ref.TX["salary_credit"], credit=True,
-                 amount=cents(b.income[c] * rng.normal(1, 0.03, len(c))), channel=ref.CH["system"],
-                 cp_type=np.where(pension, ref.CP["government"], ref.CP["employer"]),
-                 cp_name=np.where(pension, b.pension_name, b.employer[c]),
-                 bank=np.where(rng.random(len(c)) < 0.5, 0, rng.integers(1, len(ref.BANK_CODES),
-                                                                         len(c))))
+    b.ledger.add(
+        acct=b.current[c],
+        day=days[i, j],
+        sec=rng.integers(3600, 3 * 3600, len(c)),
+        type=ref.TX["salary_credit"],
+        credit=True,
+        amount=cents(b.income[c] * rng.normal(1, 0.03, len(c))),
+        channel=ref.CH["system"],
+        cp_type=np.where(pension, ref.CP["government"], ref.CP["employer"]),
+        cp_name=np.where(pension, b.pension_name, b.employer[c]),
+        bank=np.where(rng.random(len(c)) < 0.5, 0, rng.integers(1, len(ref.BANK_CODES), len(c))),
+    )
 
 
 def _business_income(b: Bank) -> None:
@@ -637,23 +923,36 @@ def _business_income(b: Bank) -> None:
     rng, cal = b.rng, b.cal
     who = np.flatnonzero(~b.salaried)
     offsets = np.array([0, 10, 20])
-    days = (cal.month_starts[:-1][None, :, None] + (b.payday[who] % 10)[:, None, None]
-            + offsets[None, None, :])
+    days = (
+        cal.month_starts[:-1][None, :, None]
+        + (b.payday[who] % 10)[:, None, None]
+        + offsets[None, None, :]
+    )
     days = np.minimum(days, cal.month_starts[1:][None, :, None] - 1).reshape(len(who), -1)
-    stop = np.where(b.reason[who] >= 0, np.minimum(b.churn_day[who], b.churn_start[who]),
-                    b.active_end[who])
+    stop = np.where(
+        b.reason[who] >= 0, np.minimum(b.churn_day[who], b.churn_start[who]), b.active_end[who]
+    )
     ok = (days > b.onboard[who][:, None]) & (days < stop[:, None])
     i, j = np.nonzero(ok)
     c = who[i]
     other = rng.random(len(c)) < 0.6
     channel = _channel(b, c)
-    b.ledger.add(acct=b.current[c], day=days[i, j], sec=_seconds(rng, channel),
-                 type=ref.TX["transfer_in"], credit=True,
-                 amount=cents(b.income[c] / 3 * rng.normal(1, 0.15, len(c)).clip(0.5)),
-                 channel=channel, cp_type=np.where(other, ref.CP["other_bank"], ref.CP["same_bank"]),
-                 cp_name=np.where(b.corporate[c], rng.integers(0, b.person0, len(c)),
-                                  b.person0 + rng.integers(0, 3000, len(c))),
-                 bank=np.where(other, rng.integers(1, len(ref.BANK_CODES), len(c)), 0))
+    b.ledger.add(
+        acct=b.current[c],
+        day=days[i, j],
+        sec=_seconds(rng, channel),
+        type=ref.TX["transfer_in"],
+        credit=True,
+        amount=cents(b.income[c] / 3 * rng.normal(1, 0.15, len(c)).clip(0.5)),
+        channel=channel,
+        cp_type=np.where(other, ref.CP["other_bank"], ref.CP["same_bank"]),
+        cp_name=np.where(
+            b.corporate[c],
+            rng.integers(0, b.person0, len(c)),
+            b.person0 + rng.integers(0, 3000, len(c)),
+        ),
+        bank=np.where(other, rng.integers(1, len(ref.BANK_CODES), len(c)), 0),
+    )
 
 
 def _fees_and_interest(b: Bank) -> None:
@@ -666,28 +965,57 @@ def _fees_and_interest(b: Bank) -> None:
         day = cal.month_starts[month] + 27
         label = cal.month_label(month)
         who = np.flatnonzero(fee_payer & (open_from < day) & (b.close_day > day))
-        b.ledger.add(acct=cur[who], day=min(day, b.D - 1), sec=3600, type=ref.TX["fee_charge"],
-                     credit=False, amount=cents(fee[who]), channel=ref.CH["system"])
+        b.ledger.add(
+            acct=cur[who],
+            day=min(day, b.D - 1),
+            sec=3600,
+            type=ref.TX["fee_charge"],
+            credit=False,
+            amount=cents(fee[who]),
+            channel=ref.CH["system"],
+        )
         if label[-2:] in ("03", "06", "09", "12"):
             day = cal.month_starts[month] + 20
             who = np.flatnonzero((open_from < day) & (b.close_day > day))
             amount = np.round(np.maximum(b.cur_share[who], 0) * 0.0025 / 4, 2)
             who, amount = who[amount >= 0.01], amount[amount >= 0.01]
-            b.ledger.add(acct=cur[who], day=day, sec=2 * 3600, type=ref.TX["interest_credit"],
-                         credit=True, amount=cents(amount), channel=ref.CH["system"])
+            b.ledger.add(
+                acct=cur[who],
+                day=day,
+                sec=2 * 3600,
+                type=ref.TX["interest_credit"],
+                credit=True,
+                amount=cents(amount),
+                channel=ref.CH["system"],
+            )
     cards = b.card_accounts
     opened = b.acc["open_day"][cards]
-    annual = add_months(opened, (np.ceil(np.maximum(-opened, 1) / 365.25) * 12).astype(np.int64),
-                        cal.start)
+    annual = add_months(
+        opened, (np.ceil(np.maximum(-opened, 1) / 365.25) * 12).astype(np.int64), cal.start
+    )
     ok = (annual >= 0) & (annual < b.D)
     platinum = b.acc["product"][cards] == ref.PRODUCT_INDEX["CARD_PLATINUM"]
-    b.ledger.add(acct=cards[ok], day=annual[ok], sec=3600, type=ref.TX["fee_charge"], credit=False,
-                 amount=np.where(platinum[ok], 100_000, 10_000), channel=ref.CH["system"])
+    b.ledger.add(
+        acct=cards[ok],
+        day=annual[ok],
+        sec=3600,
+        type=ref.TX["fee_charge"],
+        credit=False,
+        amount=np.where(platinum[ok], 100_000, 10_000),
+        channel=ref.CH["system"],
+    )
     adjust = np.flatnonzero(rng.random(n) < 0.002 * cal.n_months)
     day = rng.integers(0, b.D, len(adjust))
     ok = (day > b.onboard[adjust]) & (day < b.close_day[adjust])
-    b.ledger.add(acct=cur[adjust[ok]], day=day[ok], sec=3600, type=ref.TX["system_adjustment"],
-                 credit=True, amount=cents(rng.uniform(0.01, 50, ok.sum())), channel=ref.CH["system"])
+    b.ledger.add(
+        acct=cur[adjust[ok]],
+        day=day[ok],
+        sec=3600,
+        type=ref.TX["system_adjustment"],
+        credit=True,
+        amount=cents(rng.uniform(0.01, 50, ok.sum())),
+        channel=ref.CH["system"],
+    )
 
 
 def _card_statements(b: Bank) -> None:
@@ -701,16 +1029,24 @@ def _card_statements(b: Bank) -> None:
     delta = np.where(p["credit"][on_card], -1, 1) * p["amount"][on_card]
     month = cal.month_of_day(day)
     slot = np.searchsorted(b.card_accounts, acct)
-    spent = np.bincount(slot * cal.n_months + month, delta,
-                        minlength=len(b.card_accounts) * cal.n_months)
+    spent = np.bincount(
+        slot * cal.n_months + month, delta, minlength=len(b.card_accounts) * cal.n_months
+    )
     spent = np.round(spent).astype(np.int64).reshape(len(b.card_accounts), cal.n_months)
     due_month = np.arange(1, cal.n_months)
     i, j = np.nonzero(spent[:, :-1] > 0)
     due = cal.month_starts[due_month[j]] + 24
     ok = due < b.D
     accts = b.card_accounts[i[ok]]
-    _instalments(b, accts, b.acc["cust"][accts], due[ok], spent[i[ok], j[ok]],
-                 np.zeros(ok.sum(), bool), "card")
+    _instalments(
+        b,
+        accts,
+        b.acc["cust"][accts],
+        due[ok],
+        spent[i[ok], j[ok]],
+        np.zeros(ok.sum(), bool),
+        "card",
+    )
 
 
 def fix_deficits(b: Bank) -> None:
@@ -745,7 +1081,10 @@ def churn_outflows(b: Bank) -> None:
     base = balance_at(p, run, opening, b.current[who], np.minimum(start, D - 1))
     last_day = np.minimum(b.close_day, D) - 1  # money leaves before the accounts close
     plans = {  # reason -> (number of outflows, first day offset, spread in days, total share)
-        0: (4, 1, 14, 0.9), 1: (2, 2, 12, 0.9), 2: (1, 1, 5, 0.85), 3: (4, 1, 10, 0.9),
+        0: (4, 1, 14, 0.9),
+        1: (2, 2, 12, 0.9),
+        2: (1, 1, 5, 0.85),
+        3: (4, 1, 10, 0.9),
     }
     for r, (k, first, spread, total) in plans.items():
         sel = reason == r
@@ -764,8 +1103,9 @@ def churn_outflows(b: Bank) -> None:
     b.ledger._merged = None
 
 
-def _outflow(b: Bank, cust: np.ndarray, day: np.ndarray, amount: np.ndarray, reason: int,
-             j: int) -> None:
+def _outflow(
+    b: Bank, cust: np.ndarray, day: np.ndarray, amount: np.ndarray, reason: int, j: int
+) -> None:
     rng, k = b.rng, len(cust)
     if reason in (0, 1):  # to another bank (campaign money partly to own bank's customers)
         other = np.ones(k, bool) if reason == 0 else rng.random(k) < 0.7
@@ -783,18 +1123,32 @@ def _outflow(b: Bank, cust: np.ndarray, day: np.ndarray, amount: np.ndarray, rea
     if reason == 3 and j == 0:
         amount = (amount * 0.9).astype(np.int64)
     cash = kind == ref.TX["withdrawal"]
-    channel = _channel(b, cust, digital_ok=~cash, physical=np.where(cash, ref.CH["atm"],
-                                                                        ref.CH["branch"]))
-    cp_type = np.select([reason == 2, other, cash], [ref.CP["merchant"], ref.CP["other_bank"],
-                        ref.CP["none"]], ref.CP["same_bank"])
+    channel = _channel(
+        b, cust, digital_ok=~cash, physical=np.where(cash, ref.CH["atm"], ref.CH["branch"])
+    )
+    cp_type = np.select(
+        [reason == 2, other, cash],
+        [ref.CP["merchant"], ref.CP["other_bank"], ref.CP["none"]],
+        ref.CP["same_bank"],
+    )
     if reason == 2:
         cp_name = b.developer0 + rng.integers(0, len(DEVELOPERS), k)
     else:
         cp_name = np.where(cash, NO_NAME, b.person0 + rng.integers(0, 3000, k))
     bank = np.select([other, cash], [1 + (cust % (len(ref.BANK_CODES) - 1)), -1], 0)
-    b.ledger.add(acct=b.current[cust], day=day, sec=_seconds(rng, channel), type=kind, credit=False,
-                 amount=amount, channel=channel, cp_type=cp_type, cp_name=cp_name, bank=bank,
-                 mcat=ref.MCAT["real_estate"] if reason == 2 else -1)
+    b.ledger.add(
+        acct=b.current[cust],
+        day=day,
+        sec=_seconds(rng, channel),
+        type=kind,
+        credit=False,
+        amount=amount,
+        channel=channel,
+        cp_type=cp_type,
+        cp_name=cp_name,
+        bank=bank,
+        mcat=ref.MCAT["real_estate"] if reason == 2 else -1,
+    )
 
 
 def closures(b: Bank) -> None:
@@ -808,11 +1162,18 @@ def closures(b: Bank) -> None:
     pos = left > 0
     c = who[pos]
     other = b.rng.random(len(c)) < 0.6
-    b.ledger.add(acct=b.current[c], day=day[pos], sec=86_000, type=ref.TX["transfer_out"],
-                 credit=False, amount=left[pos], channel=_channel(b, c),
-                 cp_type=np.where(other, ref.CP["other_bank"], ref.CP["same_bank"]),
-                 cp_name=b.person0 + b.rng.integers(0, 3000, len(c)),
-                 bank=np.where(other, 1 + (c % (len(ref.BANK_CODES) - 1)), 0))
+    b.ledger.add(
+        acct=b.current[c],
+        day=day[pos],
+        sec=86_000,
+        type=ref.TX["transfer_out"],
+        credit=False,
+        amount=left[pos],
+        channel=_channel(b, c),
+        cp_type=np.where(other, ref.CP["other_bank"], ref.CP["same_bank"]),
+        cp_name=b.person0 + b.rng.integers(0, 3000, len(c)),
+        bank=np.where(other, 1 + (c % (len(ref.BANK_CODES) - 1)), 0),
+    )
     owned = np.isin(b.acc["cust"], who)
     still_open = owned & (b.acc["close_day"] >= b.D)
     b.acc["close_day"][still_open] = b.close_day[b.acc["cust"][still_open]]
@@ -824,7 +1185,9 @@ def crm(b: Bank) -> None:
     count = rng.poisson(0.004 * cal.n_months, n)
     cust = np.repeat(np.arange(n), count)
     day = rng.integers(0, D, len(cust))
-    quiet = (b.reason[cust] == 4) & (day >= b.churn_day[cust] - 120) & (day <= b.churn_day[cust] + 30)
+    quiet = (
+        (b.reason[cust] == 4) & (day >= b.churn_day[cust] - 120) & (day <= b.churn_day[cust] + 30)
+    )
     ok = ~quiet & (day > b.onboard[cust]) & (day < b.close_day[cust])
     cust, day = cust[ok], day[ok]
     sad = np.flatnonzero(b.reason == 3)
@@ -835,22 +1198,33 @@ def crm(b: Bank) -> None:
     sad_flag = np.r_[np.zeros(ok.sum(), bool), np.ones(len(sad_c), bool)]
     m = len(cust)
     category = np.where(sad_flag, rng.choice([1, 0, 3], m), rng.integers(0, 6, m))
-    severity = np.where(sad_flag, rng.choice([1, 2], m), rng.choice(3, m, p=[.6, .3, .1]))
+    severity = np.where(sad_flag, rng.choice([1, 2], m), rng.choice(3, m, p=[0.6, 0.3, 0.1]))
     resolved = day + rng.integers(0, 21, m)
     resolved = np.where((rng.random(m) < 0.1) | (resolved >= D), -1, resolved)
-    b.complaints = dict(cust=cust, day=day, category=category, severity=severity,
-                        channel=_contact_channel(b, cust), resolved=resolved)
+    b.complaints = {
+        "cust": cust,
+        "day": day,
+        "category": category,
+        "severity": severity,
+        "channel": _contact_channel(b, cust),
+        "resolved": resolved,
+    }
     # campaign contacts: accepted for every campaign deposit, random otherwise
     cid, cday = [], []
     for accts, who, opened, *_ in b.td_accounts:
         camp = b.acc["campaign"][accts]
         sel = (camp >= 0) & (opened >= 0)
         cid.append(camp[sel])
-        cday.append(np.maximum(opened[sel] - rng.integers(0, 7, sel.sum()), np.maximum(
-            b.camp_start[camp[sel]], b.onboard[who[sel]] + 1).clip(0)))
+        cday.append(
+            np.maximum(
+                opened[sel] - rng.integers(0, 7, sel.sum()),
+                np.maximum(b.camp_start[camp[sel]], b.onboard[who[sel]] + 1).clip(0),
+            )
+        )
         cust_list = who[sel]
-        b._contacts = getattr(b, "_contacts", []) + [(cust_list, camp[sel], cday[-1],
-                                                       np.zeros(sel.sum(), np.int64))]
+        b._contacts = getattr(b, "_contacts", []) + [
+            (cust_list, camp[sel], cday[-1], np.zeros(sel.sum(), np.int64))
+        ]
     for i, (s, e) in enumerate(zip(b.camp_start, b.camp_end, strict=True)):
         s, e = max(s, 0), min(e, D - 1)
         if s > e:
@@ -858,20 +1232,24 @@ def crm(b: Bank) -> None:
         who = np.flatnonzero(rng.random(n) < 0.03)
         day = rng.integers(s, e + 1, len(who))
         ok = (day > b.onboard[who]) & (day < b.close_day[who])
-        response = rng.choice(3, ok.sum(), p=[.1, .3, .6])
+        response = rng.choice(3, ok.sum(), p=[0.1, 0.3, 0.6])
         b._contacts.append((who[ok], np.full(ok.sum(), i), day[ok], response))
     parts = b._contacts
     cust = np.concatenate([p[0] for p in parts])
-    b.contacts = dict(cust=cust, campaign=np.concatenate([p[1] for p in parts]),
-                      day=np.concatenate([p[2] for p in parts]), channel=_contact_channel(b, cust),
-                      response=np.concatenate([p[3] for p in parts]))
+    b.contacts = {
+        "cust": cust,
+        "campaign": np.concatenate([p[1] for p in parts]),
+        "day": np.concatenate([p[2] for p in parts]),
+        "channel": _contact_channel(b, cust),
+        "response": np.concatenate([p[3] for p in parts]),
+    }
 
 
 def _contact_channel(b: Bank, cust: np.ndarray) -> np.ndarray:
     """Index into CONTACT_CHANNELS (phone, sms, app, branch, email) by digital preference."""
     rng, k = b.rng, len(cust)
     digital = rng.random(k) < b.digital[cust]
-    return np.where(digital, rng.choice([1, 2, 4], k, p=[.3, .5, .2]), rng.choice([0, 3], k))
+    return np.where(digital, rng.choice([1, 2, 4], k, p=[0.3, 0.5, 0.2]), rng.choice([0, 3], k))
 
 
 def simulate(n: int, cal: Calendar, rng: np.random.Generator, pools: Pools) -> Bank:

@@ -249,14 +249,13 @@ def _register_alone(con: duckdb.DuckDBPyConnection, registration: Registration) 
         raise
 
 
-def _bare_registration(
-    landed: LandedFile, status: str, run_id: str, message: str, checksum: str | None = None
-) -> Registration:
+def _bare_registration(landed: LandedFile, status: str, run_id: str, message: str) -> Registration:
+    """Registry row of a file that was not loaded (duplicate or rejected): no rows counted."""
     return Registration(
         file_path=landed.relative_path,
         entity=landed.entity.name,
         business_date=landed.business_date,
-        file_checksum=checksum or landed.checksum,
+        file_checksum=landed.checksum,
         status=status,
         rows_landed=0,
         rows_loaded=0,
@@ -357,7 +356,7 @@ def load_entity(
 
 
 def reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    """Every file this run loaded: landed = loaded + quarantined, and the tables hold exactly that."""
+    """Each file this run loaded: landed = loaded + quarantined, and the tables hold just that."""
     registry = con.execute(
         f"select file_path, entity, file_checksum, rows_landed, rows_loaded, rows_quarantined "
         f"from {REGISTRY_TABLE} where run_id = ? and status = ?",

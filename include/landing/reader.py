@@ -274,7 +274,7 @@ def records_frame(records: _Records, header: list[str], entity: Entity) -> pd.Da
 
 
 def read_landed_file(path: Path, entity: Entity, display_path: str | None = None) -> ParsedFile:
-    """Read a landed CSV; ``display_path`` (e.g. relative to the landing root) names it in errors."""
+    """Read a landed CSV; ``display_path`` (relative to the landing root) names it in errors."""
     name = display_path or str(path)
     data = path.read_bytes()
     checksum = sha256_hex(data)

@@ -14,9 +14,9 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 
 @pytest.fixture(scope="module")
 def dag_bag(dbt_manifest: Path):
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
-    return DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False)
+    return BundleDagBag(dag_folder=DAGS_FOLDER, bundle_path=DAGS_FOLDER)
 
 
 def test_every_dag_file_imports_without_errors(dag_bag) -> None:
@@ -38,7 +38,7 @@ def test_every_dag_has_tags_and_every_task_retries(dag_bag) -> None:
 
 
 def test_warehouse_writers_share_the_one_slot_pool(dag_bag) -> None:
-    dag = dag_bag.get_dag("customer_operations_daily")
+    dag = dag_bag.dags["customer_operations_daily"]
     writers = [t for t in dag.tasks if t.task_type not in ("EmptyOperator",)]
     assert writers
     for task in writers:
@@ -46,7 +46,7 @@ def test_warehouse_writers_share_the_one_slot_pool(dag_bag) -> None:
 
 
 def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:
-    dag = dag_bag.get_dag("customer_operations_daily")
+    dag = dag_bag.dags["customer_operations_daily"]
     order = [
         "load_landing_files",
         "validate_marts",
@@ -62,11 +62,11 @@ def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:
 
 
 def test_importing_dags_does_no_database_work(monkeypatch, dbt_manifest: Path) -> None:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow.dag_processing.dagbag import BundleDagBag
 
     def refuse(*args, **kwargs):
         raise AssertionError("a DAG file opened the warehouse at import time")
 
     monkeypatch.setattr(duckdb, "connect", refuse)
-    bag = DagBag(dag_folder=str(DAGS_FOLDER), include_examples=False)
+    bag = BundleDagBag(dag_folder=DAGS_FOLDER, bundle_path=DAGS_FOLDER)
     assert bag.import_errors == {}
