@@ -46,6 +46,8 @@ def dbt_render_config(**selection: list[str]) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         test_behavior=TestBehavior.BUILD,
+        # A test over two models (relationships) runs once both exist.
+        should_detach_multiple_parents_tests=True,
         **selection,
     )
 

@@ -25,7 +25,7 @@ def publish_marts(settings: Settings, run_id: str) -> dict:
     staging_file.unlink(missing_ok=True)
 
     row_counts: dict[str, int] = {}
-    con = connect(settings.warehouse_path, read_only=True)
+    con = connect(settings.warehouse_path)
     try:
         con.execute(f"attach '{staging_file}' as published (read_only false)")
         for schema in PUBLISHED_SCHEMAS:

@@ -11,7 +11,13 @@ WRITER_POOL = "duckdb_writer"
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file, creating its folder when writing."""
+    """Open the warehouse file, creating its folder when writing.
+
+    Pipeline tasks open it read-write even when they only read: when tasks share
+    one process (``airflow dags test``), dbt-duckdb keeps its read-write
+    connection open there, and DuckDB refuses a second connection to the same
+    file with a different configuration. ``read_only`` is for other processes.
+    """
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(path), read_only=read_only)

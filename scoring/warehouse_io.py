@@ -47,7 +47,7 @@ def read_customer_months(warehouse_path: Path, through: date) -> pd.DataFrame:
     if not warehouse_path.is_file():
         raise FileNotFoundError(f"{warehouse_path}: warehouse file not found (run load and dbt)")
     schema, table = MART_TABLE
-    con = connect(warehouse_path, read_only=True)
+    con = connect(warehouse_path)
     try:
         present = {name for name, _ in _table_columns(con, schema, table)}
         if not present:
@@ -158,7 +158,7 @@ def write_scores(warehouse_path: Path, score_date: date, scores: pd.DataFrame) -
 def read_scores(warehouse_path: Path, score_date: date | None = None) -> pd.DataFrame:
     """Stored scores (of one date, or all), sorted by date and customer."""
     schema, table = SCORES_TABLE
-    con = connect(warehouse_path, read_only=True)
+    con = connect(warehouse_path)
     try:
         where = "where score_date = ?" if score_date is not None else ""
         params = [score_date] if score_date is not None else []

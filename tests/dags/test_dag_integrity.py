@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -57,7 +58,7 @@ def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:
     assert set(order) <= ids
     assert any(t.startswith("transform.") for t in ids)
     assert any(t.startswith("scored_marts.") for t in ids)
-    for upstream, downstream in zip(order, order[1:]):
+    for upstream, downstream in pairwise(order):
         assert downstream in dag.get_task(upstream).get_flat_relative_ids(upstream=False)
 
 
