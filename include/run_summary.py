@@ -1,6 +1,6 @@
 """Print what a run produced: rows per layer, customers per tier, where things are.
 
-    uv run python -m include.run_summary
+uv run python -m include.run_summary
 """
 
 from __future__ import annotations

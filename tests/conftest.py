@@ -30,7 +30,9 @@ def pipeline_environment(data_dir: Path) -> dict[str, str]:
     return dict(item.split("=", 1) for item in output.decode().split("\0") if "=" in item)
 
 
-def run_command(args: list[str], env: dict[str, str], timeout: int = 900) -> subprocess.CompletedProcess:
+def run_command(
+    args: list[str], env: dict[str, str], timeout: int = 900
+) -> subprocess.CompletedProcess:
     """Run a project command; on failure show its output in the test report."""
     result = subprocess.run(
         args, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout, check=False
@@ -50,6 +52,15 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not manifest.exists():
         env = pipeline_environment(tmp_path_factory.mktemp("parse"))
         dbt = str(Path(sys.executable).with_name("dbt"))
-        run_command([dbt, "parse", "--project-dir", str(DBT_PROJECT_DIR),
-                     "--profiles-dir", str(DBT_PROJECT_DIR)], env)
+        run_command(
+            [
+                dbt,
+                "parse",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+            ],
+            env,
+        )
     return manifest

@@ -41,20 +41,44 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
     data_dir = tmp_path_factory.mktemp("bank")
     env = pipeline_environment(data_dir)
     bin_dir = Path(sys.executable).parent
-    run_command([str(bin_dir / "python"), "-m", "include.bank_generator", "--customers", "150",
-                 "--months", "4", "--start-date", "2025-01-01", "--dirt-rate", "0.01",
-                 "--out", str(data_dir)], env)
+    run_command(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "include.bank_generator",
+            "--customers",
+            "150",
+            "--months",
+            "4",
+            "--start-date",
+            "2025-01-01",
+            "--dirt-rate",
+            "0.01",
+            "--out",
+            str(data_dir),
+        ],
+        env,
+    )
     airflow = str(bin_dir / "airflow")
     run_command([airflow, "db", "migrate"], env)
     run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
     first = run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env)
-    return {"env": env, "data_dir": data_dir, "airflow": airflow, "log": first.stdout + first.stderr}
+    return {
+        "env": env,
+        "data_dir": data_dir,
+        "airflow": airflow,
+        "log": first.stdout + first.stderr,
+    }
 
 
 def dag_run_states(env: dict[str, str]) -> list[str]:
     with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
-        return [state for (state,) in db.execute(
-            "select state from dag_run where dag_id = 'customer_operations_daily'")]
+        return [
+            state
+            for (state,) in db.execute(
+                "select state from dag_run where dag_id = 'customer_operations_daily'"
+            )
+        ]
 
 
 def test_the_dag_run_succeeded(pipeline_run: dict) -> None:
@@ -74,8 +98,12 @@ def test_every_layer_is_built(pipeline_run: dict) -> None:
         assert table_counts(con, "scores")["customer_scores"] > 0
     with duckdb.connect(env["PUBLISHED_PATH"], read_only=True) as published:
         assert table_counts(published, "marts") == marts
-        assert "raw" not in {s for (s,) in published.execute(
-            "select schema_name from information_schema.schemata").fetchall()}
+        assert "raw" not in {
+            s
+            for (s,) in published.execute(
+                "select schema_name from information_schema.schemata"
+            ).fetchall()
+        }
 
 
 def test_landed_rows_reconcile_with_loaded_and_quarantined(pipeline_run: dict) -> None:
@@ -84,7 +112,8 @@ def test_landed_rows_reconcile_with_loaded_and_quarantined(pipeline_run: dict) -
     with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
         registry = con.execute(
             "select file_path, entity, status, rows_landed, rows_loaded, rows_quarantined "
-            "from raw._load_registry").fetchall()
+            "from raw._load_registry"
+        ).fetchall()
         landed_files = sorted(p.relative_to(landing).as_posix() for p in landing.rglob("*.csv"))
         assert sorted(row[0] for row in registry) == landed_files
         raw_tables = {entity.name: entity.raw_table for entity in ENTITIES}
@@ -93,8 +122,8 @@ def test_landed_rows_reconcile_with_loaded_and_quarantined(pipeline_run: dict) -
                 continue
             assert landed == data_rows(landing / file_path), file_path
             (in_raw,) = con.execute(
-                f"select count(*) from raw.{raw_tables[entity]} where _source_file = ?",
-                [file_path]).fetchone()
+                f"select count(*) from raw.{raw_tables[entity]} where _source_file = ?", [file_path]
+            ).fetchone()
             (in_quarantine,) = con.execute(
                 "select count(*) from raw._quarantine where source_file = ?", [file_path]
             ).fetchone()
@@ -109,8 +138,9 @@ def test_rerunning_the_same_date_changes_nothing(pipeline_run: dict) -> None:
     with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
         before = {s: table_counts(con, s) for s in ("raw", "marts")}
         scores_before = table_counts(con, "scores")
-    run_command([pipeline_run["airflow"], "dags", "test", "customer_operations_daily", RUN_DATE],
-                env)
+    run_command(
+        [pipeline_run["airflow"], "dags", "test", "customer_operations_daily", RUN_DATE], env
+    )
     with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
         after = {s: table_counts(con, s) for s in ("raw", "marts")}
         registry_after = table_counts(con, "raw")["_load_registry"]

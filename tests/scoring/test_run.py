@@ -97,6 +97,8 @@ def test_empty_mart_is_an_error(settings, make_months, fill_mart) -> None:
 def test_cli_prints_the_summary(settings, make_months, fill_mart, monkeypatch, capsys) -> None:
     fill_mart(settings.warehouse_path, make_months(customers=10, months=5, seed=9))
     monkeypatch.setenv("BANK_DATA_DIR", str(settings.data_dir))
+    for variable in ("WAREHOUSE_PATH", "MODEL_STORE_PATH", "REPORTS_PATH"):
+        monkeypatch.delenv(variable, raising=False)
     assert run.main(["--score-date", "2023-05-31", "--run-id", "cli_1"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["run_id"] == "cli_1" and summary["feature_month"] == "2023-05-01"
