@@ -41,14 +41,24 @@ DBT_OPERATOR_ARGS = {
 }
 
 
-def dbt_render_config(**selection: list[str]) -> RenderConfig:
-    """Render from the pre-built manifest; each node runs `dbt build` (model + its tests)."""
-    return RenderConfig(
-        load_method=LoadMode.DBT_MANIFEST,
-        test_behavior=TestBehavior.BUILD,
-        # A test over two models (relationships) runs once both exist.
-        should_detach_multiple_parents_tests=True,
-        **selection,
+def dbt_task_group(group_id: str, **selection: list[str]) -> DbtTaskGroup:
+    """A cosmos task group over part of the project, rendered from the pre-built manifest.
+
+    Each node runs `dbt build` (the model and its tests); a test over two models
+    (relationships) becomes its own task, run once both models exist.
+    """
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=DBT_PROJECT,
+        profile_config=DBT_PROFILE,
+        execution_config=DBT_EXECUTION,
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.BUILD,
+            should_detach_multiple_parents_tests=True,
+            **selection,
+        ),
+        operator_args=DBT_OPERATOR_ARGS,
     )
 
 
@@ -73,14 +83,7 @@ def customer_operations_daily() -> None:
         summary = load_landing(load_settings(), date.fromisoformat(ds), run_id)
         return summary.as_dict()
 
-    transform = DbtTaskGroup(
-        group_id="transform",
-        project_config=DBT_PROJECT,
-        profile_config=DBT_PROFILE,
-        execution_config=DBT_EXECUTION,
-        render_config=dbt_render_config(exclude=["tag:needs_scores"]),
-        operator_args=DBT_OPERATOR_ARGS,
-    )
+    transform = dbt_task_group("transform", exclude=["tag:needs_scores"])
 
     @task(**WRITER_TASK_ARGS)
     def validate_marts(run_id: str) -> dict:
@@ -97,14 +100,7 @@ def customer_operations_daily() -> None:
 
         return run_scoring(load_settings(), date.fromisoformat(ds), run_id)
 
-    scored_marts = DbtTaskGroup(
-        group_id="scored_marts",
-        project_config=DBT_PROJECT,
-        profile_config=DBT_PROFILE,
-        execution_config=DBT_EXECUTION,
-        render_config=dbt_render_config(select=["tag:needs_scores"]),
-        operator_args=DBT_OPERATOR_ARGS,
-    )
+    scored_marts = dbt_task_group("scored_marts", select=["tag:needs_scores"])
 
     @task(**WRITER_TASK_ARGS)
     def publish_for_bi(run_id: str) -> dict:
