@@ -2,8 +2,9 @@
 
 ``validate_marts`` reads each checked mart from the warehouse into pandas (GX on
 DuckDB through SQLAlchemy is broken, see ENVIRONMENT.md), validates it, records
-one row per suite in ``audit.validation_runs``, writes the GX results as JSON
-under ``REPORTS_PATH/<run_id>/`` and raises :class:`MartValidationError` with a
+one row per suite in ``audit.validation_runs`` (and a failed row per missing
+mart), writes the GX results as JSON under ``REPORTS_PATH/<run_id>/`` with the
+run's Data Docs beside them, and raises :class:`MartValidationError` with a
 readable summary when a suite fails.
 """
 
@@ -18,9 +19,10 @@ import duckdb
 import great_expectations as gx
 import pandas as pd
 
-from expectations import dim_customers, fct_customer_months, personal_data
+from expectations import dim_customers, fct_customer_months, mart_distributions, personal_data
 from expectations.runner import SuiteRun, failing_rows, gx_context, run_suite, write_report
 from include.config import Settings
+from include.landing.loader import publish_data_docs
 from include.landing.registry import VALIDATION_RUNS_TABLE, ensure_audit_schema
 from include.warehouse import connect
 
@@ -62,14 +64,19 @@ def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bo
     return count > 0
 
 
-def _record(con: duckdb.DuckDBPyConnection, runs: list[SuiteRun], run_id: str) -> None:
+def _record(
+    con: duckdb.DuckDBPyConnection, runs: list[SuiteRun], run_id: str, missing: list[str]
+) -> None:
+    """One audit row per suite run, and a failed row per missing mart (publish checks them)."""
     checked_at = datetime.now(UTC).replace(tzinfo=None)
+    rows = [(run.suite, run.success, run.evaluated, run.failed) for run in runs]
+    rows += [(f"{MARTS_SCHEMA}__{name.split('.')[-1]}", False, 0, 1) for name in missing]
     con.begin()
     try:
-        for run in runs:
+        for suite, success, evaluated, failed in rows:
             con.execute(
                 f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
-                [run_id, run.suite, run.success, run.evaluated, run.failed, checked_at],
+                [run_id, suite, success, evaluated, failed, checked_at],
             )
         con.commit()
     except BaseException:
@@ -102,13 +109,25 @@ def validate_marts(
         catalogue = con.execute(personal_data.catalogue_query()).df()
         privacy = run_suite(context, personal_data.build_suite(), catalogue)
         runs.append(privacy)
+        counts = mart_distributions.reconciliation_frame(con)
+        runs.append(run_suite(context, mart_distributions.build_reconciliation_suite(), counts))
+        if f"{MARTS_SCHEMA}.{fct_customer_months.TABLE}" not in missing:
+            shares = mart_distributions.distribution_frame(con)
+            runs.append(run_suite(context, mart_distributions.build_distribution_suite(), shares))
         ensure_audit_schema(con)
-        _record(con, runs, run_id)
+        _record(con, runs, run_id, [] if allow_missing else missing)
     finally:
         con.close()
     reports = [str(write_report(run, settings.reports_path, run_id)) for run in runs]
+    publish_data_docs(settings, run_id)
     failed = [run for run in runs if not run.success]
     problems = [run.summary() for run in failed]
+    if any(run.suite == mart_distributions.RECONCILIATION_SUITE for run in failed):
+        off = counts[counts["upper_rows"] != counts["lower_rows"]]
+        problems += [
+            f"counts do not reconcile: {row.check}: {row.upper_rows} vs {row.lower_rows}"
+            for row in off.itertuples()
+        ]
     if not privacy.success:
         leaks = catalogue.loc[sorted(failing_rows(privacy))]
         problems.append(

@@ -8,6 +8,7 @@
 | PUBLISHED_PATH     | $BANK_DATA_DIR/published/bank.duckdb  | read-only copy for BI readers       |
 | MODEL_STORE_PATH   | $BANK_DATA_DIR/models                 | trained model artifacts             |
 | REPORTS_PATH       | $BANK_DATA_DIR/reports                | validation reports and data docs    |
+| WAREHOUSE_MEMORY_LIMIT | 4GB                               | DuckDB memory cap per process       |
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Settings:
     published_path: Path
     model_store_path: Path
     reports_path: Path
+    # DuckDB's default cap is 80% of RAM; its buffer pool then grows until the
+    # machine runs out when big loads share a process with Airflow and pandas.
+    warehouse_memory_limit: str = "4GB"
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -49,4 +53,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         published_path=path("PUBLISHED_PATH", data_dir / "published" / "bank.duckdb"),
         model_store_path=path("MODEL_STORE_PATH", data_dir / "models"),
         reports_path=path("REPORTS_PATH", data_dir / "reports"),
+        warehouse_memory_limit=env.get("WAREHOUSE_MEMORY_LIMIT", "4GB"),
     )

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from include.config import load_settings
+
 WRITER_POOL = "duckdb_writer"
 
 
@@ -20,4 +22,8 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only)
+    # A runtime SET, not a connect() config: a config differing from dbt-duckdb's
+    # open connection in the same process would be refused.
+    con.execute(f"set memory_limit = '{load_settings().warehouse_memory_limit}'")
+    return con

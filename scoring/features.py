@@ -47,15 +47,14 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "month_end_to_average_aum",
     "aum_trend_1m",
     "aum_trend_3m",
-    "active_months_6",
-    "active_months_12",
-    "digitally_active_months_6",
+    "active_share_6",
+    "active_share_12",
+    "digitally_active_share_6",
     "months_since_active",
     "transaction_count",
-    "transaction_count_3m",
+    "monthly_transactions_3m",
     "transaction_trend_3m",
     "digital_share_3m",
-    "tenure_months",
     *(f"customer_type_{value}" for value in CUSTOMER_TYPES),
     *(f"value_tier_{value}" for value in VALUE_TIERS),
 )
@@ -167,6 +166,11 @@ def _window_length(dense: pd.DataFrame, months: int, skip: int = 0) -> pd.Series
     return ((position + 1 - skip).clip(lower=0)).clip(upper=months)
 
 
+def _window_share(dense: pd.DataFrame, flags: pd.Series, months: int) -> pd.Series:
+    """Share of the months in the window the customer existed in that are flagged."""
+    return _window_sum(dense, flags, months) / _window_length(dense, months).clip(lower=1.0)
+
+
 def _relative_change(now: pd.Series, before: pd.Series) -> pd.Series:
     """(now - before) / before, with a floor of 1 on the denominator, clipped."""
     change = (now - before) / before.clip(lower=1.0)
@@ -211,17 +215,19 @@ def feature_panel(months: pd.DataFrame) -> pd.DataFrame:
             ).clip(upper=5.0),
             "aum_trend_1m": _relative_change(aum, previous_aum),
             "aum_trend_3m": _relative_change(aum, prior_aum_mean_3),
-            "active_months_6": _window_sum(dense, dense["is_active"], 6),
-            "active_months_12": _window_sum(dense, dense["is_active"], 12),
-            "digitally_active_months_6": _window_sum(dense, dense["is_digitally_active"], 6),
+            # Shares of the months the customer existed, not counts: a count grows
+            # with the length of the history, so a model trained on the first months
+            # of the data would extrapolate on later ones.
+            "active_share_6": _window_share(dense, dense["is_active"], 6),
+            "active_share_12": _window_share(dense, dense["is_active"], 12),
+            "digitally_active_share_6": _window_share(dense, dense["is_digitally_active"], 6),
             "months_since_active": months_since_active.clip(upper=MONTHS_SINCE_ACTIVE_CAP),
             "transaction_count": count,
-            "transaction_count_3m": count_3m,
+            "monthly_transactions_3m": count_3m / _window_length(dense, 3),
             "transaction_trend_3m": _relative_change(count_3m, count_prior_3m).where(
                 has_prior_counts, 0.0
             ),
             "digital_share_3m": (digital_3m / count_3m.where(count_3m > 0)).fillna(0.0).clip(0, 1),
-            "tenure_months": dense["position"] + 1.0,
         }
     )
     for value in CUSTOMER_TYPES:

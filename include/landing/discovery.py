@@ -133,7 +133,12 @@ def discover_new_files(
     discovery = Discovery(unknown=unknown, later_than_run=later)
     seen_this_run: dict[str, str] = {}
     for landed in sorted(files, key=lambda f: (f.business_date, f.relative_path)):
-        checksum = file_checksum(landed.path)
+        try:
+            checksum = file_checksum(landed.path)
+        except OSError:
+            # Unreadable (permissions, vanished): the reader refuses it with the reason.
+            discovery.new.append(landed)
+            continue
         landed = LandedFile(
             landed.path, landed.relative_path, landed.entity, landed.business_date, checksum
         )

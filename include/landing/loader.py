@@ -8,8 +8,10 @@ Entry point for the Airflow task: :func:`load_landing`. Steps:
    GX batch, then write each file in its own transaction (good rows to
    ``raw.<system>__<entity>``, failing rows to ``raw._quarantine``, one row to
    ``raw._load_registry``), so a crash never leaves half a file;
-4. reconcile every loaded file (landed = loaded + quarantined, and the tables agree);
-5. raise :class:`LandingRejectedError` if any file was rejected, after loading the others.
+4. reconcile every loaded file, not only this run's (landed = loaded + quarantined,
+   and the tables agree), recorded in ``audit.reconciliation``;
+5. build the run's GX Data Docs under ``REPORTS_PATH/<run id>/data_docs/``;
+6. raise :class:`LandingRejectedError` if any file was rejected, after loading the others.
 
 Re-running with the same files changes nothing: a registered (path, checksum)
 is skipped. A rejected file is retried each run; fixed content loads.
@@ -29,6 +31,7 @@ import pandas as pd
 from great_expectations.data_context import AbstractDataContext
 
 from expectations import landing as landing_suites
+from expectations.data_docs import build_data_docs
 from expectations.runner import SuiteRun, gx_context, write_report
 from include.config import Settings
 from include.landing.discovery import Discovery, LandedFile, discover_new_files
@@ -39,6 +42,7 @@ from include.landing.registry import (
     LOADED,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
+    RECONCILIATION_TABLE,
     REGISTRY_TABLE,
     REJECTED,
     VALIDATION_RUNS_TABLE,
@@ -55,8 +59,6 @@ CSV_RULE = "csv_structure"
 # is large), but a first run over a long history is cut into batches of whole files
 # so memory stays bounded: about 2 GB is in flight per million transaction rows.
 BATCH_ROWS = 2_000_000
-# The registry and quarantine name entities by their short name (unique across systems).
-RAW_TABLE_BY_NAME = {entity.name: entity.raw_table for entity in ENTITIES}
 
 
 class LandingRejectedError(Exception):
@@ -89,6 +91,7 @@ class LoadSummary:
     rejected: dict[str, str] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
     files_for_later_dates: int = 0
+    files_reconciled: int = 0  # every loaded file is re-checked each run
     per_entity: dict[str, EntityCounts] = field(default_factory=dict)
 
     @property
@@ -355,38 +358,113 @@ def load_entity(
             summary.files_loaded += 1
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
-    """Each file this run loaded: landed = loaded + quarantined, and the tables hold just that."""
-    registry = con.execute(
-        f"select file_path, entity, file_checksum, rows_landed, rows_loaded, rows_quarantined "
-        f"from {REGISTRY_TABLE} where run_id = ? and status = ?",
-        [run_id, LOADED],
-    ).fetchall()
-    in_tables: dict[tuple[str, str], int] = {}
-    for table in {RAW_TABLE_BY_NAME[row[1]] for row in registry}:
-        for path, checksum, count in con.execute(
-            f"select _source_file, _file_checksum, count(*) from {RAW_SCHEMA}.{table} "
-            "where _run_id = ? group by all",
-            [run_id],
-        ).fetchall():
-            in_tables[(path, checksum)] = count
-    quarantined = dict(
-        con.execute(
-            f"select source_file, count(*) from {QUARANTINE_TABLE} where run_id = ? group by all",
-            [run_id],
-        ).fetchall()
+RECONCILIATION_CHECK = "landing__reconciliation"
+
+
+def reconciliation_query() -> str:
+    """Every loaded file version against what the tables hold, plus rows no loaded file explains.
+
+    Raw rows are matched by (file, checksum); quarantined rows by (file, run that
+    loaded it), since a file version is loaded by exactly one run.
+    """
+    raw_counts = " union all ".join(
+        f"select _source_file, _file_checksum, count(*) as rows_in_raw "
+        f"from {RAW_SCHEMA}.{entity.raw_table} group by all"
+        for entity in ENTITIES
     )
-    problems = []
-    for path, _, checksum, landed, loaded, held in registry:
-        actual_loaded = in_tables.get((path, checksum), 0)
-        actual_held = quarantined.get(path, 0)
-        if landed != loaded + held or actual_loaded != loaded or actual_held != held:
-            problems.append(
-                f"{path}: landed {landed}, registry loaded {loaded} + quarantined {held}, "
-                f"tables hold {actual_loaded} + {actual_held}"
-            )
-    if problems:
+    return f"""
+        with registry as (
+            select file_path, entity, file_checksum, run_id as loaded_by,
+                   rows_landed, rows_loaded, rows_quarantined
+            from {REGISTRY_TABLE} where status = '{LOADED}'
+        ),
+        in_raw as ({raw_counts}),
+        in_quarantine as (
+            select source_file, run_id, count(*) as rows_in_quarantine
+            from {QUARANTINE_TABLE} group by all
+        ),
+        by_file as (
+            select
+                coalesce(r.file_path, q.source_file, w._source_file) as file_path,
+                r.entity,
+                coalesce(r.file_checksum, w._file_checksum) as file_checksum,
+                r.loaded_by,
+                r.rows_landed, r.rows_loaded, r.rows_quarantined,
+                coalesce(w.rows_in_raw, 0) as rows_in_raw,
+                coalesce(q.rows_in_quarantine, 0) as rows_in_quarantine
+            from registry as r
+            full join in_raw as w
+                on w._source_file = r.file_path and w._file_checksum = r.file_checksum
+            full join in_quarantine as q
+                on q.source_file = r.file_path and q.run_id = r.loaded_by
+        )
+        select *,
+            coalesce(rows_landed = rows_loaded + rows_quarantined
+                     and rows_in_raw = rows_loaded
+                     and rows_in_quarantine = rows_quarantined, false) as is_balanced
+        from by_file
+        order by file_path
+    """
+
+
+def record_check(
+    con: duckdb.DuckDBPyConnection, run_id: str, suite: str, evaluated: int, failed: int
+) -> None:
+    """A non-GX check in ``audit.validation_runs`` (``evaluated``/``failed`` count its items)."""
+    con.execute(
+        f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
+        [run_id, suite, failed == 0, evaluated, failed, _utc_now()],
+    )
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Every loaded file, every run: landed = loaded + quarantined, and the tables hold just that.
+
+    Writes one row to ``audit.reconciliation`` per file this run loaded and per
+    file that is off (whenever it was loaded), and a summary row to
+    ``audit.validation_runs``; raises :class:`ReconciliationError` when any file
+    is off. Returns the number of files checked.
+    """
+    checked = con.execute(reconciliation_query()).df()
+    off = checked[~checked["is_balanced"]]
+    audited = checked[(checked["loaded_by"] == run_id) | ~checked["is_balanced"]]
+    audited = audited.drop(columns="loaded_by").assign(run_id=run_id, checked_at=_utc_now())
+    con.begin()
+    try:
+        if len(audited):
+            con.register("_reconciliation", audited)
+            con.execute(f"insert into {RECONCILIATION_TABLE} by name select * from _reconciliation")
+            con.unregister("_reconciliation")
+        record_check(con, run_id, RECONCILIATION_CHECK, len(checked), len(off))
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    if len(off):
+        problems = [
+            f"{row.file_path}: landed {_count(row.rows_landed)}, registry loaded "
+            f"{_count(row.rows_loaded)} + quarantined {_count(row.rows_quarantined)}, "
+            f"tables hold {row.rows_in_raw} + {row.rows_in_quarantine}"
+            for row in off.itertuples()
+        ]
         raise ReconciliationError("row counts do not reconcile:\n  " + "\n  ".join(problems))
+    return len(checked)
+
+
+def _count(value: object) -> str:
+    """A registry count, or a note that no loaded file explains the rows."""
+    return "(no loaded file)" if pd.isna(value) else str(int(value))
+
+
+def publish_data_docs(settings: Settings, run_id: str) -> None:
+    """Render the run's Data Docs; a rendering problem is logged, never fails the load."""
+    try:
+        index = build_data_docs(Path(settings.reports_path), run_id)
+    except Exception:  # the HTML is a convenience; the JSON results and audit rows remain
+        log.exception("could not build Data Docs for run %s", run_id)
+        return
+    if index is not None:
+        log.info("Data Docs: %s", index)
 
 
 def _register_duplicates(
@@ -425,9 +503,10 @@ def load_landing(
                 files = [landed for landed in discovery.new if landed.entity == entity]
                 if files:
                     load_entity(con, context, entity, files, settings, run_id, summary, batch_rows)
-        reconcile(con, run_id)
+        summary.files_reconciled = reconcile(con, run_id)
     finally:
         con.close()
+        publish_data_docs(settings, run_id)
     log.info("landing load summary: %s", summary.as_dict())
     if summary.rejected:
         raise LandingRejectedError(summary)

@@ -1,9 +1,19 @@
 """Reading one landed CSV file into rows that keep their physical line numbers.
 
-File-level problems (not UTF-8, empty, header not the entity's columns) raise
-:class:`LandingFileError`: the file cannot be trusted and is rejected whole.
-Row-level problems (wrong number of fields, broken quoting) only make that row
-a bad row, which the loader quarantines while the rest of the file loads.
+File-level problems (cannot be opened, not UTF-8, binary content, empty, header
+not the entity's columns, truncated) raise :class:`LandingFileError`: the file
+cannot be trusted and is rejected whole. Row-level problems (wrong number of
+fields, broken quoting) only make that row a bad row, which the loader
+quarantines while the rest of the file loads.
+
+**Truncated** means the delivery was cut off mid-write or mid-transfer: the file
+does not end with a newline *and* its last record is incomplete (too few fields
+or an unclosed quote). The rest of the file is missing too, so loading the part
+that arrived would make the complete re-delivery load those rows a second time;
+the file is refused instead. A bad last record that does end with a newline is
+a bad row (the sender wrote it that way), and a complete last record without a
+final newline is accepted. A cut that happens to fall on a field boundary
+cannot be told from a complete file: deliver files atomically (write, then rename).
 
 Line numbers are physical: the header is line 1 and a quoted field holding a
 newline makes its record span several lines (the record keeps its first line).
@@ -129,6 +139,36 @@ def split_physical_lines(text: str) -> list[str]:
     if parts[-1]:
         lines.append(parts[-1])
     return lines
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """(line, column) of a character offset, both counted from 1."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def check_text(text: str, path: str) -> None:
+    """Refuse an empty file and binary content (a NUL byte never occurs in CSV text)."""
+    if not text or text.isspace():
+        raise LandingFileError(path, 1, 1, "file is empty (expected a header row)")
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, column = _position(text, nul)
+        raise LandingFileError(path, line, column, "NUL byte: binary content, not a CSV text file")
+
+
+def check_not_truncated(bad_rows: list[BadRow], lines: list[str], path: str) -> None:
+    """Refuse a file cut off mid-record: no final newline and its last line is a bad record."""
+    last = lines[-1]
+    if len(lines) < 2 or last.endswith("\n") or not bad_rows or bad_rows[-1].line != len(lines):
+        return
+    raise LandingFileError(
+        path,
+        len(lines),
+        len(last) + 1,
+        f"file is truncated: it ends mid-record without a final newline "
+        f"({bad_rows[-1].reason}); re-deliver the complete file",
+    )
 
 
 def check_header(header: list[str], entity: Entity, path: str) -> list[str]:
@@ -276,11 +316,13 @@ def records_frame(records: _Records, header: list[str], entity: Entity) -> pd.Da
 def read_landed_file(path: Path, entity: Entity, display_path: str | None = None) -> ParsedFile:
     """Read a landed CSV; ``display_path`` (relative to the landing root) names it in errors."""
     name = display_path or str(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise LandingFileError(name, 1, 1, f"cannot be read: {error.strerror or error}") from None
     checksum = sha256_hex(data)
     text = decode_utf8(data, name)
-    if not text or text.isspace():
-        raise LandingFileError(name, 1, 1, "file is empty (expected a header row)")
+    check_text(text, name)
     lines = split_physical_lines(text)
     try:
         header = next(csv.reader([lines[0]], strict=True))
@@ -289,6 +331,7 @@ def read_landed_file(path: Path, entity: Entity, display_path: str | None = None
     check_header(header, entity, name)
     with _no_cyclic_gc():
         records = parse_records(lines, len(header))
+        check_not_truncated(records.bad, lines, name)
         rows = records_frame(records, header, entity)
     return ParsedFile(
         path=name,

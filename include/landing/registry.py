@@ -18,6 +18,7 @@ AUDIT_SCHEMA = "audit"
 REGISTRY_TABLE = f"{RAW_SCHEMA}._load_registry"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
 VALIDATION_RUNS_TABLE = f"{AUDIT_SCHEMA}.validation_runs"
+RECONCILIATION_TABLE = f"{AUDIT_SCHEMA}.reconciliation"
 
 LOADED = "loaded"
 DUPLICATE = "duplicate"
@@ -63,6 +64,22 @@ VALIDATION_RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("success", "BOOLEAN"),
     ("evaluated", "BIGINT"),  # expectations evaluated
     ("failed", "BIGINT"),  # expectations that failed
+    ("checked_at", "TIMESTAMP"),
+)
+
+# One row per loaded file version per run that loaded it, plus a row every run for
+# any file whose counts stopped adding up (every loaded file is re-checked each run).
+RECONCILIATION_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),  # the run that checked
+    ("file_path", "VARCHAR"),
+    ("entity", "VARCHAR"),
+    ("file_checksum", "VARCHAR"),
+    ("rows_landed", "BIGINT"),  # registry: records in the file
+    ("rows_loaded", "BIGINT"),  # registry
+    ("rows_quarantined", "BIGINT"),  # registry
+    ("rows_in_raw", "BIGINT"),  # counted in raw.<system>__<entity>
+    ("rows_in_quarantine", "BIGINT"),  # counted in raw._quarantine
+    ("is_balanced", "BOOLEAN"),
     ("checked_at", "TIMESTAMP"),
 )
 
@@ -113,9 +130,13 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None
 
 
 def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """``audit.validation_runs``: one row per GX suite run (landing and marts)."""
+    """``audit.validation_runs`` (one row per suite run) and ``audit.reconciliation``.
+
+    Audit tables live in their own schema so dbt and BI can read them as sources later.
+    """
     con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
     _create_table(con, VALIDATION_RUNS_TABLE, VALIDATION_RUN_COLUMNS)
+    _create_table(con, RECONCILIATION_TABLE, RECONCILIATION_COLUMNS)
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -52,6 +52,7 @@ def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:
         "load_landing_files",
         "validate_marts",
         "score_customers",
+        "validate_scored_marts",
         "publish_for_bi",
     ]
     ids = set(dag.task_ids)

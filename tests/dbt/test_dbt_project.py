@@ -199,6 +199,58 @@ def test_dim_customers_uses_latest_delivery_and_latest_complete_month(
     ]
 
 
+def test_contribution_loyalty_rfm_and_risk_match_hand_computed_values(
+    project: DbtProject, build: DbtRun
+) -> None:
+    d = Decimal
+    contribution = project.query(
+        "select customer_id, strftime(month_start_date, '%Y-%m'), margin_income_amount,"
+        " fee_income_amount, contribution_amount, outflow_amount, payroll_credit_count"
+        " from marts.fct_customer_months where month_start_date < '2024-03-01' order by 1, 2"
+    )
+    # fmt: off
+    assert contribution == [
+        # Jan: A001 310,000 x 16 / 31 = 160,000 x 2 % / 12 = 266.67; loan A002 100,000 x 16 / 31
+        # x 3 % / 12 = 129.03. The fixture posts every transaction as a 100.00 debit: T01-T03.
+        ("C001", "2024-01", d("395.70"), d("0.00"), d("395.70"), d("300.00"), 0),
+        # Feb: A001 600,000 -> 1,000.00; A002 100,000 -> 250.00; TD A003 290,000 x 19 / 29
+        # = 190,000 x 1 % / 12 = 158.33; fee T08 100.00 -> 1,508.33. Outflows: T04-T08.
+        ("C001", "2024-02", d("1408.33"), d("100.00"), d("1508.33"), d("500.00"), 1),
+        # CUR_CORP 1.8 %: 10,000,000 -> 15,000.00; Feb 11,034,482.758... -> 16,551.72
+        ("C002", "2024-01", d("15000.00"), d("0.00"), d("15000.00"), d("0.00"), 0),
+        ("C002", "2024-02", d("16551.72"), d("0.00"), d("16551.72"), d("300.00"), 0),
+    ]
+    loyalty = project.query(
+        "select customer_id, tenure_months, product_depth, active_months_12, is_primary_bank,"
+        " loyalty_score, is_dormant from marts.mart_customer_loyalty order by 1"
+    )
+    assert loyalty == [
+        # opened 01-16, as of 03-10: 1 month; current account + loan (TD closed); active in
+        # Feb; one payroll month of 3. 0.25 x 1/60 + 0.25 x 2/4 + 0.30 x 1/12 = 0.15417
+        ("C001", 1, 2, 1, False, d("15.4"), False),
+        # opened 01-01: 2 months; 0.25 x 2/60 + 0.25 x 1/4 + 0.30 x 1/12 = 0.09583
+        ("C002", 2, 1, 1, False, d("9.6"), False),
+    ]
+    rfm = project.query(
+        "select customer_id, recency_days, frequency_count, monetary_amount, recency_score,"
+        " frequency_score, monetary_score, rfm_segment from marts.mart_customer_rfm order by 1"
+    )
+    assert rfm == [
+        # two customers: the worse scores ceil(5 x 1 / 2) = 3, the better 5; FM (5+3)/2 = 4
+        ("C001", 1, 6, d("1904.03"), 5, 5, 3, "champions"),
+        ("C002", 32, 3, d("31551.72"), 3, 3, 5, "loyal"),
+    ]
+    # fmt: on
+    assert project.query(
+        "select customer_id, value_tier, is_potential from marts.mart_customer_value order by 1"
+    ) == [("C001", "mid_value", False), ("C002", "high_net_worth", False)]
+    # R001 was paid on its due date
+    assert project.query(
+        "select customer_id, max_days_past_due, days_past_due_bucket"
+        " from marts.mart_customer_credit_risk order by 1"
+    ) == [("C001", 0, "0"), ("C002", 0, "0")]
+
+
 def test_personal_data_only_in_restricted_schema(project: DbtProject, build: DbtRun) -> None:
     assert PERSONAL_COLUMNS == {"full_name", "national_id", "phone", "email", "address"}
     columns = project.query(

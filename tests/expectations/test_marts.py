@@ -45,6 +45,7 @@ def test_sound_marts_pass_and_results_are_recorded(settings: Settings) -> None:
 
     assert set(result["suites"]) == {
         "marts__fct_customer_months", "marts__dim_customers", "warehouse__no_personal_data",
+        "marts__reconciliation", "marts__distributions",
     }  # fmt: skip
     assert all(suite["success"] for suite in result["suites"].values())
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -53,9 +54,12 @@ def test_sound_marts_pass_and_results_are_recorded(settings: Settings) -> None:
         ).fetchall()
     assert rows == [
         ("marts__dim_customers", True, 3, 0),
+        ("marts__distributions", True, 3, 0),
         ("marts__fct_customer_months", True, 7, 0),
+        ("marts__reconciliation", True, 1, 0),
         ("warehouse__no_personal_data", True, 1, 0),
     ]
+    assert (settings.reports_path / "run-1" / "data_docs" / "index.html").exists()
     report = json.loads(
         (settings.reports_path / "run-1" / "marts__fct_customer_months.json").read_text()
     )
@@ -102,9 +106,72 @@ def test_personal_data_may_live_in_the_restricted_schema(settings: Settings) -> 
     validate_marts(settings, "run-1")
 
 
+def many_customers(settings: Settings, tiers: dict[str, int]) -> None:
+    """Replace the marts with one complete month of customers in the given tiers."""
+    values = ", ".join(
+        f"('C{tier}{i}', date '2025-01-01', 'retail', 1.0, 0, false, '{tier}')"
+        for tier, count in tiers.items()
+        for i in range(count)
+    )
+    execute(
+        settings,
+        "delete from marts.fct_customer_months; delete from marts.dim_customers; "
+        f"insert into marts.fct_customer_months values {values}; "
+        "insert into marts.dim_customers select distinct customer_id, customer_type, 'X', "
+        "value_tier from marts.fct_customer_months",
+    )
+
+
+@pytest.mark.parametrize(
+    ("tiers", "expected"),
+    [
+        ({"high_net_worth": 15, "mid_value": 15, "mass": 20}, "high_net_worth_share"),
+        ({"high_net_worth": 1, "mid_value": 50}, "has_mass_customers"),
+    ],
+)
+def test_implausible_tier_shares_are_caught(settings: Settings, tiers: dict, expected: str) -> None:
+    many_customers(settings, tiers)
+    with pytest.raises(MartValidationError, match=expected):
+        validate_marts(settings, "run-1")
+
+
+def test_plausible_tier_shares_pass(settings: Settings) -> None:
+    many_customers(settings, {"high_net_worth": 5, "mid_value": 20, "mass": 35})
+    validate_marts(settings, "run-1")
+
+
+def test_implausible_churn_level_is_caught(settings: Settings) -> None:
+    execute(
+        settings,
+        "create table marts.mart_customer_scores as "
+        "select 'C' || i as customer_id, 0.9 as churn_probability from range(60) t(i)",
+    )
+    with pytest.raises(MartValidationError, match="mean_churn_probability"):
+        validate_marts(settings, "run-1")
+
+
+def test_mart_rows_reconcile_with_the_customers_loaded_into_raw(settings: Settings) -> None:
+    execute(
+        settings,
+        "create schema raw; create table raw.core_banking__customers as "
+        "select * from (values ('C1'), ('C2'), ('C2')) t(customer_id)",
+    )
+    validate_marts(settings, "run-1")  # C2 delivered twice is still one customer
+    execute(settings, "insert into raw.core_banking__customers values ('C3')")
+    with pytest.raises(MartValidationError) as error:
+        validate_marts(settings, "run-2")
+    assert "counts do not reconcile: dim_customers = customers loaded into raw: 2 vs 3" in str(
+        error.value
+    )
+
+
 def test_missing_marts_fail_unless_allowed(settings: Settings) -> None:
     execute(settings, "drop table marts.dim_customers")
     with pytest.raises(MartValidationError, match="missing marts: marts.dim_customers"):
         validate_marts(settings, "run-1")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert con.execute(
+            "select success from audit.validation_runs where suite = 'marts__dim_customers'"
+        ).fetchall() == [(False,)]
     result = validate_marts(settings, "run-2", allow_missing=True)
     assert result["missing"] == ["marts.dim_customers"]

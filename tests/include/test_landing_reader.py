@@ -111,3 +111,26 @@ def test_header_only_file_is_a_valid_empty_delivery(tmp_path: Path) -> None:
     parsed = read_landed_file(write(tmp_path, "\ufeff" + HEADER), BRANCHES)
     assert parsed.rows_landed == 0
     assert list(parsed.rows.columns) == [*BRANCHES.column_names, "_source_line"]
+
+
+def test_a_file_that_cannot_be_opened_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LandingFileError, match="f.csv: line 1, column 1: cannot be read"):
+        read_landed_file(tmp_path, BRANCHES, "f.csv")  # a folder, not a file
+
+
+@pytest.mark.parametrize(
+    ("tail", "truncated"),
+    [
+        ("B2,cut", True),  # no final newline, too few fields: cut off in transfer
+        ('B2,"cut', True),  # no final newline, quote never closed
+        ("B2,cut\n", False),  # a bad last row that was written that way: quarantined
+        ("B2,a,b,c", False),  # complete last record without a final newline: accepted
+    ],
+)
+def test_a_file_cut_mid_record_is_truncated(tmp_path: Path, tail: str, truncated: bool) -> None:
+    path = write(tmp_path, HEADER + "B1,a,b,c\n" + tail)
+    if truncated:
+        with pytest.raises(LandingFileError, match=r"f.csv: line 3, column \d+: file is truncated"):
+            read_landed_file(path, BRANCHES, "f.csv")
+    else:
+        assert read_landed_file(path, BRANCHES, "f.csv").rows_landed == 2

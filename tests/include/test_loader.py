@@ -360,7 +360,14 @@ def test_validation_results_are_reported_and_audited(day1: Settings) -> None:
         (f"landing__core_banking__{entity}{suffix}", True)
         for entity in ("accounts", "customers", "transactions")
         for suffix in ("", "__keys")
-    ]
+    ] + [("landing__reconciliation", True)]
+    docs = report.parent / "data_docs"
+    index = (docs / "index.html").read_text()
+    assert "landing__core_banking__customers" in index
+    pages = list(
+        (docs / "validations" / "landing__core_banking__transactions__keys").rglob("*.html")
+    )
+    assert len(pages) == 1
 
 
 def test_a_long_history_is_validated_in_batches_of_whole_files(day1: Settings) -> None:

@@ -83,16 +83,16 @@ def test_feature_values_on_a_hand_made_customer() -> None:
     assert a["aum_trend_3m"] == pytest.approx(-0.6)  # 40k vs mean 100k
     assert a["aum_trend_1m"] == pytest.approx(-0.6)
     assert a["transaction_count"] == 2
-    assert a["transaction_count_3m"] == 6  # 4 + 0 + 2
+    assert a["monthly_transactions_3m"] == 2  # (4 + 0 + 2) / 3 months
     # Feb-Apr (6) against Nov-Jan, of which only December and January exist (18)
     assert a["transaction_trend_3m"] == pytest.approx(6 / 18 - 1)
     assert a["digital_share_3m"] == pytest.approx(2 / 6)
-    assert a["active_months_6"] == 3  # December, January and February had >= 3
+    # December, January and February had >= 3, of the 5 months A existed in the window
+    assert a["active_share_6"] == pytest.approx(3 / 5)
     assert a["months_since_active"] == 2  # last active in February
-    assert a["tenure_months"] == 5
     assert (a["customer_type_retail"], a["customer_type_corporate"]) == (1.0, 0.0)
     b = features.loc["B"]
-    assert b["tenure_months"] == 1 and b["aum_trend_3m"] == 0.0
+    assert b["active_share_6"] == 1.0 and b["aum_trend_3m"] == 0.0  # 1 of 1 month
     assert (b["customer_type_retail"], b["customer_type_corporate"]) == (0.0, 1.0)
     assert not features[list(FEATURE_COLUMNS)].isna().any().any()
 
@@ -109,7 +109,7 @@ def test_a_month_without_a_row_counts_as_empty() -> None:
     # trend against the mean of January (90k) and the empty February (0): 30k / 45k - 1
     assert a["aum_trend_3m"] == pytest.approx(30_000 / 45_000 - 1)
     assert a["aum_trend_1m"] == pytest.approx(5.0)  # from 0 (floored at 1): clipped at +500%
-    assert a["tenure_months"] == 3
+    assert a["active_share_12"] == pytest.approx(1 / 3)  # January only, of 3 months
 
 
 def test_duplicate_customer_month_is_reported() -> None:

@@ -5,7 +5,11 @@
 -- A month is covered from its first day (or the history start) to its last day
 -- (or the as-of date); a month not covered in full is partial
 -- (is_complete_month false). Tiers "as of" a date use the latest complete month.
+-- Money flows, payroll credits, fees and contribution are the sums of the
+-- customer's account months (int_account_months_aggregated); dormancy
+-- (METRICS.md "Dormant") is judged on the last covered day of the month.
 {%- set active_threshold = var('active_transaction_threshold') %}
+{%- set dormant_after_days = var('dormant_after_days') %}
 {%- set covered_day_count = dbt.datediff(
     'customer_months.first_covered_date', 'customer_months.last_covered_date', 'day'
 ) ~ ' + 1' %}
@@ -36,6 +40,10 @@ transactions as (
     select * from {{ ref('int_transactions_classified') }}
 ),
 
+account_months as (
+    select * from {{ ref('int_account_months_aggregated') }}
+),
+
 value_tier_thresholds as (
     select * from {{ ref('value_tier_thresholds') }}
 ),
@@ -61,6 +69,7 @@ customer_months as (
     select
         customers.customer_id,
         customers.customer_type,
+        customer_first_accounts.first_opened_date,
         months.month_start_date,
         months.month_end_date,
         case
@@ -123,7 +132,9 @@ monthly_transactions as (
                 when transactions.is_customer_initiated and transactions.is_digital_channel then 1
                 else 0
             end
-        ) as digital_transaction_count
+        ) as digital_transaction_count,
+        max(case when transactions.is_customer_initiated then transactions.transaction_date end)
+            as last_customer_initiated_date
     from transactions
     inner join customer_months
         on
@@ -150,6 +161,39 @@ monthly_open_accounts as (
             )
 ),
 
+-- open on the last covered day: opened by then and not closed on or before it
+-- (the closing day's end-of-day balance is 0)
+month_end_open_accounts as (
+    select distinct
+        customer_months.customer_id,
+        customer_months.month_start_date
+    from customer_months
+    inner join accounts
+        on
+            customer_months.customer_id = accounts.customer_id
+            and customer_months.last_covered_date >= accounts.opened_date
+            and (
+                accounts.closed_date is null
+                or customer_months.last_covered_date < accounts.closed_date
+            )
+),
+
+monthly_account_figures as (
+    select
+        account_months.customer_id,
+        account_months.month_start_date,
+        sum(account_months.inflow_amount) as inflow_amount,
+        sum(account_months.outflow_amount) as outflow_amount,
+        sum(account_months.other_bank_outflow_amount) as other_bank_outflow_amount,
+        sum(account_months.payroll_credit_count) as payroll_credit_count,
+        sum(account_months.payroll_credit_amount) as payroll_credit_amount,
+        sum(account_months.margin_income_amount) as margin_income_amount,
+        sum(account_months.fee_income_amount) as fee_income_amount,
+        sum(account_months.contribution_amount) as contribution_amount
+    from account_months
+    group by account_months.customer_id, account_months.month_start_date
+),
+
 measured as (
     select
         customer_months.customer_id,
@@ -169,7 +213,31 @@ measured as (
             as customer_initiated_transaction_count,
         cast(coalesce(monthly_transactions.digital_transaction_count, 0) as integer)
             as digital_transaction_count,
-        monthly_open_accounts.customer_id is not null as has_open_account
+        -- latest customer-initiated transaction up to the month's last covered day
+        max(monthly_transactions.last_customer_initiated_date) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+            rows between unbounded preceding and current row
+        ) as last_customer_initiated_date,
+        customer_months.first_opened_date,
+        customer_months.last_covered_date,
+        monthly_open_accounts.customer_id is not null as has_open_account,
+        month_end_open_accounts.customer_id is not null as has_open_account_at_month_end,
+        cast(coalesce(monthly_account_figures.inflow_amount, 0) as decimal(18, 2)) as inflow_amount,
+        cast(coalesce(monthly_account_figures.outflow_amount, 0) as decimal(18, 2))
+            as outflow_amount,
+        cast(coalesce(monthly_account_figures.other_bank_outflow_amount, 0) as decimal(18, 2))
+            as other_bank_outflow_amount,
+        cast(coalesce(monthly_account_figures.payroll_credit_count, 0) as integer)
+            as payroll_credit_count,
+        cast(coalesce(monthly_account_figures.payroll_credit_amount, 0) as decimal(18, 2))
+            as payroll_credit_amount,
+        cast(coalesce(monthly_account_figures.margin_income_amount, 0) as decimal(18, 2))
+            as margin_income_amount,
+        cast(coalesce(monthly_account_figures.fee_income_amount, 0) as decimal(18, 2))
+            as fee_income_amount,
+        cast(coalesce(monthly_account_figures.contribution_amount, 0) as decimal(18, 2))
+            as contribution_amount
     from customer_months
     left join monthly_aum
         on
@@ -187,6 +255,30 @@ measured as (
         on
             customer_months.customer_id = monthly_open_accounts.customer_id
             and customer_months.month_start_date = monthly_open_accounts.month_start_date
+    left join month_end_open_accounts
+        on
+            customer_months.customer_id = month_end_open_accounts.customer_id
+            and customer_months.month_start_date = month_end_open_accounts.month_start_date
+    left join monthly_account_figures
+        on
+            customer_months.customer_id = monthly_account_figures.customer_id
+            and customer_months.month_start_date = monthly_account_figures.month_start_date
+),
+
+-- days without a customer-initiated transaction, counted from the latest one,
+-- or from the first account's opening for a customer who never made one
+inactivity as (
+    select
+        measured.*,
+        {{ dbt.datediff(
+            'case when measured.last_customer_initiated_date is null'
+            ~ ' or measured.last_customer_initiated_date < measured.first_opened_date'
+            ~ ' then measured.first_opened_date'
+            ~ ' else measured.last_customer_initiated_date end',
+            'measured.last_covered_date',
+            'day',
+        ) }} as days_since_last_activity
+    from measured
 ),
 
 -- highest tier whose minimum the month average reaches, for the customer's type
@@ -224,8 +316,27 @@ final as (
             and measured.digital_transaction_count >= 1
         ) as is_digitally_active,
         measured.has_open_account,
-        tiers_reached.value_tier
-    from measured
+        tiers_reached.value_tier,
+        measured.has_open_account_at_month_end,
+        measured.last_customer_initiated_date,
+        cast(
+            {{ dbt.datediff(
+                'measured.last_customer_initiated_date', 'measured.last_covered_date', 'day'
+            ) }} as integer
+        ) as days_since_last_customer_initiated,
+        (
+            measured.has_open_account_at_month_end
+            and measured.days_since_last_activity > {{ dormant_after_days }}
+        ) as is_dormant,
+        measured.inflow_amount,
+        measured.outflow_amount,
+        measured.other_bank_outflow_amount,
+        measured.payroll_credit_count,
+        measured.payroll_credit_amount,
+        measured.margin_income_amount,
+        measured.fee_income_amount,
+        measured.contribution_amount
+    from inactivity as measured
     left join tiers_reached
         on
             measured.customer_id = tiers_reached.customer_id
