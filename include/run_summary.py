@@ -29,6 +29,28 @@ def rows_per_layer(settings: Settings) -> dict[str, dict[str, int]]:
         con.close()
 
 
+def data_quality(settings: Settings) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Files per load status, quarantined rows per (entity, rule), reconciliation state."""
+    con = connect(settings.warehouse_path, read_only=True)
+    try:
+        files = con.execute(
+            "select status, count(*), sum(rows_landed), sum(rows_loaded), sum(rows_quarantined) "
+            "from raw._load_registry group by all order by 1"
+        ).fetchall()
+        quarantine = con.execute(
+            "select entity, rule, count(*) as rows, min(reason) as example_reason "
+            "from raw._quarantine group by all order by rows desc limit 12"
+        ).fetchall()
+        reconciliation = con.execute(
+            "select count(*), count(*) filter (where is_balanced) from ("
+            "  select distinct on (file_path, file_checksum) is_balanced from audit.reconciliation"
+            "  order by file_path, file_checksum, checked_at desc)"
+        ).fetchall()
+        return files, quarantine, reconciliation
+    finally:
+        con.close()
+
+
 def customers_per_tier(settings: Settings) -> list[tuple[str, str, int]]:
     """Customers per (customer type, value tier) in the latest month of the published copy."""
     con = connect(settings.published_path, read_only=True)
@@ -53,6 +75,21 @@ def render_summary(settings: Settings) -> str:
         lines.append(f"  {schema:<13} {sum(tables.values()):>12,} rows in {len(tables)} relations")
         for table, count in tables.items():
             lines.append(f"      {table:<45} {count:>12,}")
+    files, quarantine, reconciliation = data_quality(settings)
+    lines += ["", "Landed files by status (files, rows landed, loaded, quarantined):"]
+    for status, count, landed, loaded, quarantined in files:
+        lines.append(
+            f"  {status:<10} {count:>6,} files {landed or 0:>12,} {loaded or 0:>12,} "
+            f"{quarantined or 0:>8,}"
+        )
+    ((checked, balanced),) = reconciliation
+    lines.append(
+        f"Reconciliation (landed = loaded + quarantined): {balanced:,} of {checked:,} "
+        "files balanced"
+    )
+    lines += ["", "Quarantined rows by entity and rule (raw._quarantine):"]
+    for entity, rule, rows, reason in quarantine:
+        lines.append(f"  {entity:<18} {rows:>6,}  {rule[:48]:<48} e.g. {reason[:70]}")
     if settings.published_path.exists():
         lines += ["", "Customers per value tier, latest month (published copy):"]
         for customer_type, tier, customers in customers_per_tier(settings):
