@@ -1,0 +1,202 @@
+-- One row per customer and month of fct_customer_months with the churn events
+-- (METRICS.md "Churn"), the modelling label, the 3-month AUM trend and the
+-- lifecycle stage (METRICS.md "Lifecycle stage"; rules in _business_definitions.md).
+-- Value-churn thresholds are vars (churn_value_*), lifecycle thresholds the seed
+-- lifecycle_stage_thresholds. Customer months are contiguous from the first
+-- account's month, so "the previous n months" are the previous n rows.
+{%- set drop_ratio = var('churn_value_drop_ratio') %}
+{%- set min_prior_aum = var('churn_value_min_prior_aum') %}
+{%- set prior_months = var('churn_value_prior_months') | int %}
+{%- set horizon = var('churn_label_horizon_months') | int %}
+
+with
+
+customer_months as (
+    select * from {{ ref('fct_customer_months') }}
+),
+
+reporting_months as (
+    select * from {{ ref('int_reporting_months') }}
+),
+
+accounts as (
+    select * from {{ ref('stg_core_banking__accounts') }}
+),
+
+lifecycle_stage_thresholds as (
+    select * from {{ ref('lifecycle_stage_thresholds') }}
+),
+
+first_accounts as (
+    select
+        customer_id,
+        min(opened_date) as first_opened_date
+    from accounts
+    group by customer_id
+),
+
+windowed as (
+    select
+        customer_months.customer_id,
+        customer_months.month_start_date,
+        customer_months.month_end_date,
+        customer_months.is_complete_month,
+        reporting_months.months_back,
+        reporting_months.last_covered_date,
+        first_accounts.first_opened_date,
+        customer_months.month_average_aum,
+        customer_months.has_open_account_at_month_end,
+        customer_months.is_dormant,
+        count(*) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+            rows between {{ prior_months }} preceding and 1 preceding
+        ) as prior_month_count,
+        avg(customer_months.month_average_aum) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+            rows between {{ prior_months }} preceding and 1 preceding
+        ) as prior_average_aum,
+        lag(customer_months.month_average_aum, 3) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+        ) as month_average_aum_3_months_before,
+        lag(customer_months.has_open_account_at_month_end) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+        ) as had_open_account_at_previous_month_end,
+        lag(customer_months.is_dormant) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+        ) as was_dormant_previous_month
+    from customer_months
+    inner join reporting_months
+        on customer_months.month_start_date = reporting_months.month_start_date
+    inner join first_accounts
+        on customer_months.customer_id = first_accounts.customer_id
+),
+
+flagged as (
+    select
+        windowed.*,
+        cast(
+            case
+                when windowed.prior_month_count = {{ prior_months }}
+                    then round(windowed.prior_average_aum, 2)
+            end as decimal(18, 2)
+        ) as prior_3m_average_aum,
+        not windowed.has_open_account_at_month_end as is_closed,
+        (
+            not windowed.has_open_account_at_month_end
+            and coalesce(windowed.had_open_account_at_previous_month_end, true)
+        ) as is_newly_closed,
+        coalesce(
+            windowed.prior_month_count = {{ prior_months }}
+            and windowed.prior_average_aum >= {{ min_prior_aum }}
+            and windowed.month_average_aum < {{ drop_ratio }} * windowed.prior_average_aum,
+            false
+        ) as is_value_churn,
+        -- the first month of a customer's history cannot show a change
+        (
+            windowed.is_dormant
+            and not coalesce(windowed.was_dormant_previous_month, windowed.is_dormant)
+        ) as is_dormant_churn,
+        case
+            when windowed.month_average_aum_3_months_before > 0
+                then cast(round(
+                    windowed.month_average_aum / windowed.month_average_aum_3_months_before - 1, 4
+                ) as decimal(12, 4))
+        end as aum_trend_3m,
+        cast(
+            {{ dbt.datediff('windowed.first_opened_date', 'windowed.last_covered_date', 'month') }}
+            - case
+                when
+                    extract(day from windowed.last_covered_date)
+                    < extract(day from windowed.first_opened_date)
+                    then 1
+                else 0
+            end
+            as integer
+        ) as tenure_months
+    from windowed
+),
+
+churned as (
+    select
+        flagged.*,
+        (flagged.is_newly_closed or flagged.is_value_churn or flagged.is_dormant_churn)
+            as is_churned
+    from flagged
+),
+
+labelled as (
+    select
+        churned.*,
+        max(case when churned.is_churned then 1 else 0 end) over (
+            partition by churned.customer_id
+            order by churned.month_start_date
+            rows between 1 following and {{ horizon }} following
+        ) as churns_in_horizon,
+        max(case when churned.is_churned then churned.month_start_date end) over (
+            partition by churned.customer_id
+            order by churned.month_start_date
+            rows between unbounded preceding and current row
+        ) as latest_churn_month_start_date
+    from churned
+),
+
+-- lifecycle: first match from the end of the METRICS.md list backwards;
+-- mature carries no condition of its own, so it is what is left
+staged as (
+    select
+        labelled.*,
+        case
+            when labelled.months_back < {{ horizon }} then null
+            when labelled.is_closed then null
+            else labelled.churns_in_horizon = 1
+        end as churn_label_3m,
+        case
+            when
+                labelled.is_closed
+                or labelled.month_start_date < {{ dbt.dateadd(
+                    'month',
+                    'lifecycle_stage_thresholds.churned_stage_months',
+                    'labelled.latest_churn_month_start_date'
+                ) }}
+                then 'churned'
+            when labelled.is_dormant then 'dormant'
+            when labelled.aum_trend_3m < lifecycle_stage_thresholds.declining_max_aum_trend
+                then 'declining'
+            when labelled.aum_trend_3m > lifecycle_stage_thresholds.growing_min_aum_trend
+                then 'growing'
+            when labelled.tenure_months < lifecycle_stage_thresholds.new_max_tenure_months
+                then 'new'
+            else 'mature'
+        end as lifecycle_stage
+    from labelled
+    cross join lifecycle_stage_thresholds
+),
+
+final as (
+    select
+        customer_id,
+        month_start_date,
+        month_end_date,
+        is_complete_month,
+        months_back,
+        month_average_aum,
+        prior_3m_average_aum,
+        aum_trend_3m,
+        tenure_months,
+        is_closed,
+        is_newly_closed,
+        is_value_churn,
+        is_dormant_churn,
+        is_churned,
+        churn_label_3m,
+        is_dormant,
+        lifecycle_stage
+    from staged
+)
+
+select * from final
