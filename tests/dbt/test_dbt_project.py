@@ -281,7 +281,11 @@ def test_scores_models_are_tagged_and_built_after_scoring(
         "build", "--select", "tag:needs_scores", "--vars", f"{{as_of_date: {AS_OF_DATE}}}"
     )
     assert scored.returncode == 0, scored.stdout[-5000:]
-    assert scored.models == {"stg_scores__customer_scores", "mart_customer_scores"}
+    assert scored.models == {
+        "stg_scores__customer_scores",
+        "mart_customer_scores",
+        "mart_next_best_actions",
+    }
     rows = project.query(
         "select customer_id, strftime(score_date, '%Y-%m-%d'), churn_probability,"
         " churn_risk_band, value_tier from marts.mart_customer_scores order by 1"

@@ -1,0 +1,86 @@
+-- One wide row per customer, no personal data: the customer key and derived
+-- fields only, joined from dim_customers, value, RFM, loyalty, credit risk and
+-- churn signals (lifecycle stage). Does not read the scores (tag needs_scores
+-- models do): it is built before scoring. Customers without a row in a joined
+-- mart (no loan, no account) get empty fields from it.
+with
+
+customers as (
+    select * from {{ ref('dim_customers') }}
+),
+
+customer_values as (
+    select * from {{ ref('mart_customer_value') }}
+),
+
+customer_rfm as (
+    select * from {{ ref('mart_customer_rfm') }}
+),
+
+customer_loyalty as (
+    select * from {{ ref('mart_customer_loyalty') }}
+),
+
+credit_risk as (
+    select * from {{ ref('mart_customer_credit_risk') }}
+),
+
+churn_signals as (
+    select * from {{ ref('mart_customer_churn_signals') }}
+),
+
+final as (
+    select
+        customers.customer_id,
+        customers.customer_type,
+        customers.city,
+        customers.home_branch_id,
+        customers.onboarded_date,
+        customers.value_tier,
+        customers.value_tier_month_start_date,
+        customer_values.month_average_aum,
+        customer_values.contribution_12m,
+        customer_values.inflow_12m,
+        customer_values.next_value_tier,
+        customer_values.is_potential,
+        customer_rfm.last_customer_initiated_date,
+        customer_rfm.recency_days,
+        customer_rfm.frequency_count,
+        customer_rfm.monetary_amount,
+        customer_rfm.recency_score,
+        customer_rfm.frequency_score,
+        customer_rfm.monetary_score,
+        customer_rfm.rfm_segment,
+        customer_loyalty.first_opened_date,
+        customer_loyalty.tenure_months,
+        customer_loyalty.product_depth,
+        customer_loyalty.active_months_12,
+        customer_loyalty.is_primary_bank,
+        customer_loyalty.loyalty_score,
+        customer_loyalty.is_dormant,
+        credit_risk.max_days_past_due,
+        credit_risk.days_past_due_bucket,
+        credit_risk.past_due_amount,
+        churn_signals.aum_trend_3m,
+        churn_signals.other_bank_outflow_share_3m,
+        churn_signals.maturing_time_deposit_count_30d,
+        churn_signals.maturing_time_deposit_amount_30d,
+        churn_signals.is_payroll_missing,
+        churn_signals.complaint_count_90d,
+        churn_signals.active_months_fall,
+        churn_signals.is_churned_latest_month,
+        churn_signals.lifecycle_stage
+    from customers
+    left join customer_values
+        on customers.customer_id = customer_values.customer_id
+    left join customer_rfm
+        on customers.customer_id = customer_rfm.customer_id
+    left join customer_loyalty
+        on customers.customer_id = customer_loyalty.customer_id
+    left join credit_risk
+        on customers.customer_id = credit_risk.customer_id
+    left join churn_signals
+        on customers.customer_id = churn_signals.customer_id
+)
+
+select * from final
