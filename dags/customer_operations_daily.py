@@ -95,9 +95,10 @@ def customer_operations_daily() -> None:
 
     @task(**WRITER_TASK_ARGS)
     def score_customers(ds: str, run_id: str) -> dict:
+        """Score with the approved models (DAG churn_model_training); never trains."""
         from datetime import date
 
-        from scoring.run import score_customers as run_scoring
+        from scoring.score import score_customers as run_scoring
 
         return run_scoring(load_settings(), date.fromisoformat(ds), run_id)
 

@@ -69,6 +69,30 @@ def customers_per_tier(settings: Settings) -> list[tuple[str, str, int]]:
         con.close()
 
 
+def current_scores(settings: Settings) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """From the published copy: customers per risk band and per behaviour segment (with
+    mean predicted 12-month value), and the latest drift per watched variable."""
+    con = connect(settings.published_path, read_only=True)
+    try:
+        bands = con.execute(
+            "select churn_risk_band, count(*), round(avg(churn_probability), 3)"
+            " from marts.mart_customer_scores group by all order by 3"
+        ).fetchall()
+        segments = con.execute(
+            "select segment_id, segment_name, count(*), round(avg(predicted_value_12m))"
+            " from marts.mart_customer_scores group by all order by 1"
+        ).fetchall()
+        drift = con.execute(
+            "select variable, round(population_stability_index, 3), drift_status"
+            " from marts.mart_score_drift"
+            " where score_date = (select max(score_date) from marts.mart_score_drift)"
+            " order by 1"
+        ).fetchall()
+        return bands, segments, drift
+    finally:
+        con.close()
+
+
 def render_summary(settings: Settings) -> str:
     lines = ["", "== Run summary", "", "Rows per layer (warehouse):"]
     for schema, tables in rows_per_layer(settings).items():
@@ -94,6 +118,16 @@ def render_summary(settings: Settings) -> str:
         lines += ["", "Customers per value tier, latest month (published copy):"]
         for customer_type, tier, customers in customers_per_tier(settings):
             lines.append(f"  {customer_type:<10} {tier:<20} {customers:>8,}")
+        bands, segments, drift = current_scores(settings)
+        lines += ["", "Current scores (published copy), customers per churn risk band:"]
+        lines += [f"  {band:<8} {count:>8,}  mean p {mean}" for band, count, mean in bands]
+        lines += ["Behaviour segments (id, name, customers, mean predicted 12-month value):"]
+        lines += [
+            f"  {segment_id!s:>3} {name!s:<36} {count:>8,} {value!s:>12}"
+            for segment_id, name, count, value in segments
+        ]
+        lines += ["Score drift vs the training window (PSI):"]
+        lines += [f"  {variable:<32} {psi!s:>7} {status}" for variable, psi, status in drift]
     lines += [
         "",
         f"Warehouse (pipeline only): {settings.warehouse_path}",

@@ -17,9 +17,9 @@ when the smaller class has >= ``MIN_CLASS_ROWS_TO_CALIBRATE`` rows; below that,
 calibration would overfit and the (already probabilistic) estimator is used
 as is. The ``kind`` string records which path was taken.
 
-Evaluation is out of time: the model is fitted on the earlier labelled month
-ends and scored on the latest ones (``test_month_count``); the model that is
-stored is then refitted on every labelled month end.
+Evaluation is out of time (``out_of_time_split``): fitted on the earlier
+labelled month ends, measured on the latest ones side by side with the rule
+baseline (scoring.baseline); the stored model is the one measured.
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from scoring.baseline import fit_rule_rates, rule_probability
+from scoring.evaluation import score_report
 from scoring.features import FEATURE_COLUMNS
+from scoring.reason_codes import reference_values
 
 # BRIEF.md: a typical bank loses about 25% of its customers a year, i.e. about
 # 6.9% over the 3-month label horizon: 1 - 0.75 ** (3 / 12).
@@ -49,6 +51,11 @@ MIN_CLASS_ROWS_FOR_BOOSTING = 50
 MIN_CLASS_ROWS_TO_CALIBRATE = 20
 CALIBRATION_FOLDS = 3
 RANDOM_STATE = 0
+# METRICS.md "Churn label": churn in M+1..M+3; the out-of-time split leaves this gap.
+LABEL_HORIZON_MONTHS = 3
+TEST_MONTHS = 2
+# Month ends whose 3-month look-back windows reach before the data's first month.
+WARMUP_MONTHS = 3
 
 # METRICS.md puts the band cut-offs in a seed; these are the defaults until the
 # caller passes the seed's values. low: p < 0.2, medium: 0.2 <= p < 0.5, high: p >= 0.5.
@@ -59,8 +66,8 @@ RISK_BANDS = ("low", "medium", "high")
 # Part of the model's identity (model_store.model_version): change it whenever the
 # estimators or their settings change, so a stored model is never reused wrongly.
 MODEL_SPEC = {
-    "spec_version": 1,
-    "label": "provisional_fct_customer_months_v1",
+    "spec_version": 2,
+    "label": "marts.fct_customer_signal_months.churn_label_3m",
     "boosting": {
         "learning_rate": 0.1,
         "max_iter": 100,
@@ -111,19 +118,21 @@ class TrainingResult:
     first_month: date | None
     last_month: date | None
     notes: list[str] = field(default_factory=list)
+    reason_reference: pd.Series | None = None
 
 
-def assemble_training_set(panel: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """Features joined to labels on (customer, month), for customers with an open
-    account at that month end: the same population that is scored."""
-    training = panel.merge(
-        labels[["customer_id", "month_start_date", "churned"]],
-        on=["customer_id", "month_start_date"],
-        how="inner",
-        validate="one_to_one",
-    )
-    keep = training["has_row"] & training["has_open_account"]
-    return training.loc[keep].sort_values(["month_start_date", "customer_id"], ignore_index=True)
+def assemble_training_set(panel: pd.DataFrame, warmup_months: int = WARMUP_MONTHS) -> pd.DataFrame:
+    """Labelled panel rows (``churn_label_3m`` not NULL) of customers with an open
+    account at that month end, the same population that is scored; the label becomes
+    the column ``churned``. The first ``warmup_months`` months of the data are left
+    out: there every customer's look-back windows are cut short by the start of the
+    history (no trend, no activity history), a state no scored month is in."""
+    months = pd.to_datetime(panel["month_start_date"])
+    warm = months >= months.min() + pd.DateOffset(months=warmup_months) if len(panel) else True
+    keep = panel["has_row"] & panel["has_open_account"] & panel["churn_label_3m"].notna() & warm
+    training = panel.loc[keep].copy()
+    training["churned"] = training.pop("churn_label_3m").astype(bool)
+    return training.sort_values(["month_start_date", "customer_id"], ignore_index=True)
 
 
 def prior_rate(positives: int, rows: int) -> float:
@@ -180,49 +189,34 @@ def fit_churn_model(
     return ChurnModel(estimator, kind, feature_columns)
 
 
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
-    """ROC-AUC, PR-AUC (average precision) and Brier score; AUCs are None when the
-    labels hold a single class (they are undefined then)."""
-    labels = np.asarray(labels, dtype=int)
-    both_classes = len(np.unique(labels)) == 2
-    return {
-        "roc_auc": float(roc_auc_score(labels, probabilities)) if both_classes else None,
-        "pr_auc": float(average_precision_score(labels, probabilities)) if both_classes else None,
-        "brier": float(brier_score_loss(labels, probabilities, pos_label=1))
-        if len(labels)
-        else None,
-    }
-
-
 def out_of_time_split(
-    training: pd.DataFrame, test_month_count: int | None = None
+    training: pd.DataFrame,
+    test_month_count: int = TEST_MONTHS,
+    gap_months: int = LABEL_HORIZON_MONTHS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Earlier labelled month ends for training, the latest ones for testing.
-    By default a quarter of the months (at least 1, at most 3) are held out."""
+    """The latest ``test_month_count`` labelled month ends for testing; for training,
+    the month ends at least ``gap_months`` before the first test month. The gap is the
+    label horizon: a training label of month M looks at M+1..M+3, so without the gap
+    the training labels would already see the test months' outcomes."""
     months = sorted(training["month_start_date"].unique())
     if len(months) < 2:
-        return training, training.iloc[0:0]
-    if test_month_count is None:
-        test_month_count = min(3, max(1, len(months) // 4))
-    cutoff = months[-test_month_count]
-    is_test = training["month_start_date"] >= cutoff
-    return training.loc[~is_test], training.loc[is_test]
+        return training.iloc[0:0], training.iloc[0:0]
+    test_months = months[-min(test_month_count, len(months) - 1) :]
+    first_test = pd.Timestamp(test_months[0])
+    last_train = (first_test - pd.DateOffset(months=gap_months)).date()
+    is_test = training["month_start_date"].isin(test_months)
+    is_train = training["month_start_date"] <= last_train
+    return training.loc[is_train], training.loc[is_test]
 
 
-def evaluate_out_of_time(
-    training: pd.DataFrame,
-    feature_columns: tuple[str, ...] = FEATURE_COLUMNS,
-    test_month_count: int | None = None,
+def evaluate_against_baseline(
+    model: ChurnModel, train: pd.DataFrame, test: pd.DataFrame
 ) -> dict[str, Any]:
-    """Fit on the earlier month ends, measure on the latest ones."""
-    train, test = out_of_time_split(training, test_month_count)
-    if test.empty:
-        return {"evaluated": False, "reason": "fewer than 2 labelled month ends"}
-    model = fit_churn_model(train, feature_columns)
-    probabilities = model.predict_probability(test)
+    """Model and rule baseline side by side on the test rows (scoring.evaluation)."""
     labels = test["churned"].to_numpy(dtype=int)
-    # the skill of a model is only visible next to the constant-rate baseline
-    baseline = np.full(len(test), float(train["churned"].mean()))
+    rates = fit_rule_rates(train, train["churned"])
+    model_report = score_report(labels, model.predict_probability(test))
+    rule_report = score_report(labels, rule_probability(test, rates))
     return {
         "evaluated": True,
         "model_kind": model.kind,
@@ -234,34 +228,56 @@ def evaluate_out_of_time(
         ],
         "test_months": [str(test["month_start_date"].min()), str(test["month_start_date"].max())],
         "test_positive_rate": float(labels.mean()),
-        **classification_metrics(labels, probabilities),
-        "brier_baseline": float(brier_score_loss(labels, baseline, pos_label=1)),
+        "model": model_report,
+        "rule_baseline": rule_report,
+        "beats_rule_baseline": _beats(model_report, rule_report),
     }
+
+
+def _beats(model_report: dict[str, Any], rule_report: dict[str, Any]) -> bool | None:
+    if model_report["roc_auc"] is None or rule_report["roc_auc"] is None:
+        return None
+    return model_report["roc_auc"] > rule_report["roc_auc"]
 
 
 def train_churn_model(
     training: pd.DataFrame,
     feature_columns: tuple[str, ...] = FEATURE_COLUMNS,
-    test_month_count: int | None = None,
+    test_month_count: int = TEST_MONTHS,
 ) -> TrainingResult:
-    """Evaluate out of time, then fit the final model on every labelled month end."""
-    notes = []
-    metrics = evaluate_out_of_time(training, feature_columns, test_month_count)
-    model = fit_churn_model(training, feature_columns)
+    """Fit on the training window of the out-of-time split and measure on the test
+    window: the stored model is exactly the one whose figures are reported (no refit
+    on the test months), so a later model can be compared with it on its own test
+    window without leakage. With too little history for the split (a young bank) the
+    model is fitted on every labelled row and marked not evaluated."""
+    notes: list[str] = []
+    train, test = out_of_time_split(training, test_month_count)
+    evaluable = len(train) > 0 and len(test) > 0
+    fitted_on = train if evaluable else training
+    model = fit_churn_model(fitted_on, feature_columns)
+    if evaluable:
+        metrics = evaluate_against_baseline(model, train, test)
+    else:
+        metrics = {"evaluated": False, "reason": "too few labelled month ends for the split"}
+        notes.append(
+            "not evaluated out of time: fewer labelled month ends than test months + "
+            f"{LABEL_HORIZON_MONTHS}-month gap + 1; fitted on every labelled row"
+        )
     if model.kind == "prior_rate":
         notes.append(
             "training data hold a single class (or none): prior-rate model, every customer "
             f"gets p={model.estimator.rate:.4f}"
         )
-    months = training["month_start_date"]
+    months = fitted_on["month_start_date"]
     return TrainingResult(
         model=model,
         metrics=metrics,
-        training_rows=len(training),
-        positive_rate=float(training["churned"].mean()) if len(training) else None,
-        first_month=months.min() if len(training) else None,
-        last_month=months.max() if len(training) else None,
+        training_rows=len(fitted_on),
+        positive_rate=float(fitted_on["churned"].mean()) if len(fitted_on) else None,
+        first_month=months.min() if len(fitted_on) else None,
+        last_month=months.max() if len(fitted_on) else None,
         notes=notes,
+        reason_reference=reference_values(fitted_on) if len(fitted_on) else None,
     )
 
 

@@ -33,6 +33,7 @@ MART_COLUMNS: tuple[str, ...] = (
     "is_digitally_active",
     "has_open_account",
     "value_tier",
+    "payroll_credit_count",
 )
 VALUE_TIERS: tuple[str, ...] = ("high_net_worth", "mid_value", "mass")
 
@@ -40,6 +41,34 @@ VALUE_TIERS: tuple[str, ...] = ("high_net_worth", "mid_value", "mass")
 # a million times more informative than one going from 10,000 to 50,000.
 TREND_CLIP = (-1.0, 5.0)
 MONTHS_SINCE_ACTIVE_CAP = 12
+
+# From marts.fct_customer_signal_months: the METRICS.md early-warning signals as
+# they stood at each month end, plus the label and two churn-reason evidences.
+SIGNAL_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "month_start_date",
+    "prior_3m_average_aum",
+    "other_bank_outflow_share_3m",
+    "maturing_time_deposit_count_30d",
+    "maturing_time_deposit_amount_30d",
+    "is_payroll_missing",
+    "complaint_count_90d",
+    "active_months_3m",
+    "active_months_fall",
+    "matured_campaign_deposit_count_3m",
+    "largest_real_estate_payment_amount_3m",
+    "churn_label_3m",
+)
+SIGNAL_FEATURES: tuple[str, ...] = (
+    "other_bank_outflow_share_3m",
+    "maturing_deposit_share_30d",
+    "is_payroll_missing",
+    "complaint_count_90d",
+    "active_months_fall",
+    "matured_campaign_deposit_count_3m",
+    "real_estate_payment_share_3m",
+)
+COUNT_CLIP = 5.0
 
 FEATURE_COLUMNS: tuple[str, ...] = (
     "month_average_aum",
@@ -55,8 +84,10 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "monthly_transactions_3m",
     "transaction_trend_3m",
     "digital_share_3m",
+    "payroll_share_3m",
     *(f"customer_type_{value}" for value in CUSTOMER_TYPES),
     *(f"value_tier_{value}" for value in VALUE_TIERS),
+    *SIGNAL_FEATURES,
 )
 
 
@@ -131,7 +162,11 @@ def dense_customer_months(months: pd.DataFrame) -> pd.DataFrame:
     dense["has_row"] = dense.pop("_merge").eq("both")
     for column in ("month_average_aum", "month_end_aum"):
         dense[column] = pd.to_numeric(dense[column], errors="coerce").fillna(0.0).astype(float)
-    for column in ("customer_initiated_transaction_count", "digital_transaction_count"):
+    for column in (
+        "customer_initiated_transaction_count",
+        "digital_transaction_count",
+        "payroll_credit_count",
+    ):
         dense[column] = pd.to_numeric(dense[column], errors="coerce").fillna(0).astype("int64")
     for column in ("is_active", "is_digitally_active", "has_open_account"):
         dense[column] = dense[column].astype("boolean").fillna(False).astype(bool)
@@ -177,11 +212,56 @@ def _relative_change(now: pd.Series, before: pd.Series) -> pd.Series:
     return change.clip(*TREND_CLIP)
 
 
-def feature_panel(months: pd.DataFrame) -> pd.DataFrame:
+def signal_features(panel: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """``SIGNAL_FEATURES`` and the label ``churn_label_3m`` (nullable) for the panel's
+    rows, from the signal mart rows of the same customer and month. A month without a
+    signal row (no mart row) has no signals and no label."""
+    rows = signals.loc[:, list(SIGNAL_COLUMNS)].copy()
+    rows["customer_id"] = rows["customer_id"].astype(str)
+    rows["month_start_date"] = pd.to_datetime(rows["month_start_date"]).dt.date
+    joined = panel[["customer_id", "month_start_date", "month_average_aum"]].merge(
+        rows, on=["customer_id", "month_start_date"], how="left", validate="one_to_one"
+    )
+
+    def number(column: str) -> pd.Series:
+        return pd.to_numeric(joined[column], errors="coerce").astype(float).fillna(0.0)
+
+    prior_aum = number("prior_3m_average_aum").where(
+        joined["prior_3m_average_aum"].notna(), joined["month_average_aum"]
+    )
+    features = pd.DataFrame(
+        {
+            "other_bank_outflow_share_3m": number("other_bank_outflow_share_3m").clip(0, 1),
+            "maturing_deposit_share_30d": (
+                number("maturing_time_deposit_amount_30d")
+                / joined["month_average_aum"].clip(lower=1.0)
+            ).clip(0, 5),
+            "is_payroll_missing": joined["is_payroll_missing"]
+            .astype("boolean")
+            .fillna(False)
+            .astype(float),
+            "complaint_count_90d": number("complaint_count_90d").clip(0, COUNT_CLIP),
+            "active_months_fall": number("active_months_fall"),
+            "matured_campaign_deposit_count_3m": number("matured_campaign_deposit_count_3m").clip(
+                0, COUNT_CLIP
+            ),
+            "real_estate_payment_share_3m": (
+                number("largest_real_estate_payment_amount_3m") / prior_aum.clip(lower=1.0)
+            ).clip(0, 5),
+        },
+        index=panel.index,
+    )
+    features["churn_label_3m"] = joined["churn_label_3m"].astype("boolean").array
+    return features
+
+
+def feature_panel(months: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
     """Features for every customer and month of the input (see module docstring).
 
     Returns ``customer_id``, ``month_start_date`` (date), ``has_row``,
-    ``has_open_account`` and the ``FEATURE_COLUMNS`` (floats, no missing values).
+    ``has_open_account``, the ``FEATURE_COLUMNS`` (floats, no missing values) and
+    ``churn_label_3m`` (the METRICS.md label from the signal mart, NULL when the
+    horizon is not observed yet).
     """
     dense = dense_customer_months(months)
     aum = dense["month_average_aum"]
@@ -228,21 +308,51 @@ def feature_panel(months: pd.DataFrame) -> pd.DataFrame:
                 has_prior_counts, 0.0
             ),
             "digital_share_3m": (digital_3m / count_3m.where(count_3m > 0)).fillna(0.0).clip(0, 1),
+            "payroll_share_3m": _window_share(dense, dense["payroll_credit_count"] > 0, 3),
         }
     )
     for value in CUSTOMER_TYPES:
         features[f"customer_type_{value}"] = dense["customer_type"].eq(value).astype(float)
     for value in VALUE_TIERS:
         features[f"value_tier_{value}"] = dense["value_tier"].eq(value).fillna(False).astype(float)
+    features = pd.concat([features, signal_features(features, signals)], axis=1)
     features[list(FEATURE_COLUMNS)] = features[list(FEATURE_COLUMNS)].astype(float)
     return features
 
 
-def build_features(months: pd.DataFrame, as_of_month: date) -> pd.DataFrame:
+def build_features(months: pd.DataFrame, signals: pd.DataFrame, as_of_month: date) -> pd.DataFrame:
     """Features as of the end of ``as_of_month`` for every customer with a mart row in
     that month. Rows after the as-of month are dropped first, so they cannot leak."""
     as_of = month_start(as_of_month)
-    visible = months.loc[pd.to_datetime(months["month_start_date"]) <= pd.Timestamp(as_of)]
-    panel = feature_panel(visible)
+
+    def visible(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.loc[pd.to_datetime(frame["month_start_date"]) <= pd.Timestamp(as_of)]
+
+    panel = feature_panel(visible(months), visible(signals))
     current = panel.loc[panel["month_start_date"].eq(as_of) & panel["has_row"]]
     return current.reset_index(drop=True)
+
+
+def behaviour_features(population: pd.DataFrame, holdings: pd.DataFrame) -> pd.DataFrame:
+    """The segments' behaviour features (scoring.segments.BEHAVIOUR_FEATURES) for the
+    scored population (feature-panel rows) and their holdings (product depth and
+    investment share, warehouse_io.read_customer_holdings)."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": population["customer_id"].astype(str).to_numpy(),
+            "log_aum": population["log_month_average_aum"].to_numpy(float),
+            "active_share_12m": population["active_share_12"].to_numpy(float),
+            "digital_share": population["digital_share_3m"].to_numpy(float),
+            "transactions_per_month": population["monthly_transactions_3m"].to_numpy(float),
+            "has_payroll": population["payroll_share_3m"].to_numpy(float),
+            "aum_trend_3m": population["aum_trend_3m"].clip(-1.0, 1.0).to_numpy(float),
+        }
+    )
+    extra = holdings.assign(customer_id=holdings["customer_id"].astype(str))
+    frame = frame.merge(
+        extra[["customer_id", "product_depth", "investment_share"]],
+        on="customer_id",
+        how="left",
+        validate="one_to_one",
+    )
+    return frame

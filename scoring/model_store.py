@@ -1,5 +1,9 @@
 """Trained models on disk: ``<MODEL_STORE_PATH>/churn/<model_version>/``
-holding ``model.joblib`` (the fitted ``ChurnModel``) and ``metadata.json``.
+holding ``model.joblib`` (the fitted ``ScoringModels``: churn model, reason-code
+reference, rule-baseline rates, behaviour segments, lifetime-value parameters)
+and ``metadata.json``, plus the registry beside the versions: ``approved.json``
+names the version the daily scoring uses, ``decisions.jsonl`` keeps every
+promotion decision (promoted or not, and why).
 
 ``model_version`` carries no timestamp: it is the training window plus a hash
 of the training data, the feature list, the model spec and the scikit-learn
@@ -17,6 +21,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,10 +32,24 @@ import sklearn
 
 from include.config import REPO_ROOT
 from scoring.churn_model import MODEL_SPEC, ChurnModel
+from scoring.customer_value import LifetimeValueModel
+from scoring.segments import SegmentModel
 
 MODEL_NAME = "churn"
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "metadata.json"
+APPROVED_FILE = "approved.json"
+DECISIONS_FILE = "decisions.jsonl"
+
+
+@dataclass
+class ScoringModels:
+    """Everything the daily scoring needs, versioned together."""
+
+    churn: ChurnModel
+    reason_reference: pd.Series
+    segments: SegmentModel | None
+    lifetime_value: LifetimeValueModel | None
 
 
 def data_fingerprint(training: pd.DataFrame, feature_columns: tuple[str, ...]) -> str:
@@ -84,7 +103,9 @@ def has_model(store_path: Path, version: str) -> bool:
     return (folder / MODEL_FILE).is_file() and (folder / METADATA_FILE).is_file()
 
 
-def save_model(store_path: Path, version: str, model: ChurnModel, metadata: dict[str, Any]) -> Path:
+def save_model(
+    store_path: Path, version: str, model: ScoringModels, metadata: dict[str, Any]
+) -> Path:
     """Write model and metadata into a temporary folder, then rename it into place, so a
     reader never sees half an artifact. An existing artifact of the same version wins
     (same version = same data and code)."""
@@ -117,7 +138,7 @@ def load_metadata(store_path: Path, version: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_model(store_path: Path, version: str) -> tuple[ChurnModel, dict[str, Any]]:
+def load_model(store_path: Path, version: str) -> tuple[ScoringModels, dict[str, Any]]:
     """The stored model and its metadata; fails naming the file if either is missing
     or was written by another scikit-learn version (pickles do not travel)."""
     folder = model_dir(store_path, version)
@@ -130,6 +151,40 @@ def load_model(store_path: Path, version: str) -> tuple[ChurnModel, dict[str, An
             f"{metadata.get('sklearn_version')}, this is {sklearn.__version__}; retrain"
         )
     model = joblib.load(folder / MODEL_FILE)
-    if not isinstance(model, ChurnModel):
-        raise TypeError(f"{folder / MODEL_FILE}: holds {type(model).__name__}, not ChurnModel")
+    if not isinstance(model, ScoringModels):
+        raise TypeError(f"{folder / MODEL_FILE}: holds {type(model).__name__}, not ScoringModels")
     return model, metadata
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def approved_version(store_path: Path) -> str | None:
+    """The version the daily scoring uses, or None before any model was approved."""
+    path = store_path / MODEL_NAME / APPROVED_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))["model_version"]
+
+
+def record_decision(store_path: Path, decision: dict[str, Any]) -> None:
+    """Append the decision to decisions.jsonl and, when promoted, point approved.json
+    at its version (replaced atomically: a reader sees the old or the new pointer)."""
+    folder = store_path / MODEL_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / DECISIONS_FILE).open("a", encoding="utf-8") as log:
+        log.write(json.dumps(decision, sort_keys=True, default=str) + "\n")
+    if decision["promoted"]:
+        pointer = {key: decision[key] for key in ("model_version", "decided_at", "run_id")}
+        _write_atomically(folder / APPROVED_FILE, json.dumps(pointer, indent=2) + "\n")
+
+
+def decisions(store_path: Path) -> list[dict[str, Any]]:
+    path = store_path / MODEL_NAME / DECISIONS_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -1,10 +1,11 @@
 """The only scoring module that talks to the DuckDB warehouse.
 
-Reads ``marts.fct_customer_months`` (built by dbt) and writes
-``scores.customer_scores``, which dbt reads back as a source: its columns are
-exactly ``SCORE_COLUMNS``. Writing a score date is idempotent: inside one
-transaction the date's rows are deleted and the new ones inserted, so re-scoring
-a date replaces it and other dates stay as history.
+Reads the marts dbt builds (fct_customer_months, fct_customer_signal_months,
+fct_transactions, mart_customer_loyalty) and the risk-band seed, and writes two
+tables dbt reads back as sources: ``scores.customer_scores`` (columns exactly
+``SCORE_COLUMNS``) and ``scores.score_drift`` (``DRIFT_COLUMNS``). Writing a score
+date is idempotent: inside one transaction the date's rows are deleted and the new
+ones inserted, so re-scoring a date replaces it and other dates stay as history.
 
 Each call opens the file for as short a time as it can (DuckDB allows one writing
 process per file; run writers in the ``duckdb_writer`` pool).
@@ -19,18 +20,53 @@ import pandas as pd
 
 from include.warehouse import connect
 from scoring.churn_model import RISK_BANDS
-from scoring.features import MART_COLUMNS
+from scoring.customer_value import ACTIVITY_COLUMNS
+from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
 
 MART_TABLE = ("marts", "fct_customer_months")
+SIGNAL_TABLE = ("marts", "fct_customer_signal_months")
 SCORES_TABLE = ("scores", "customer_scores")
+DRIFT_TABLE = ("scores", "score_drift")
 SCORE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("score_date", "DATE"),
     ("customer_id", "VARCHAR"),
+    ("feature_month_start_date", "DATE"),
     ("churn_probability", "DOUBLE"),
     ("churn_risk_band", "VARCHAR"),
+    ("reason_code_1", "VARCHAR"),
+    ("reason_code_2", "VARCHAR"),
+    ("reason_code_3", "VARCHAR"),
+    ("reason_summary", "VARCHAR"),
+    ("expected_transactions_12m", "DOUBLE"),
+    ("probability_alive", "DOUBLE"),
+    ("expected_value_per_transaction", "DOUBLE"),
+    ("predicted_value_12m", "DOUBLE"),
+    ("segment_id", "INTEGER"),
+    ("segment_name", "VARCHAR"),
     ("model_version", "VARCHAR"),
     ("run_id", "VARCHAR"),
     ("scored_at", "TIMESTAMP"),
+)
+REQUIRED_SCORE_COLUMNS = (
+    "score_date",
+    "customer_id",
+    "feature_month_start_date",
+    "churn_probability",
+    "churn_risk_band",
+    "model_version",
+    "run_id",
+    "scored_at",
+)
+DRIFT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("score_date", "DATE"),
+    ("variable", "VARCHAR"),
+    ("psi", "DOUBLE"),
+    ("status", "VARCHAR"),
+    ("rows", "BIGINT"),
+    ("reference_rows", "BIGINT"),
+    ("model_version", "VARCHAR"),
+    ("run_id", "VARCHAR"),
+    ("computed_at", "TIMESTAMP"),
 )
 
 
@@ -42,24 +78,25 @@ def _table_columns(con, schema: str, table: str) -> list[tuple[str, str]]:
     ).fetchall()
 
 
-def read_customer_months(warehouse_path: Path, through: date) -> pd.DataFrame:
-    """Mart rows with ``month_start_date <= through``, sorted by customer and month."""
+def _read_mart(
+    warehouse_path: Path, table: tuple[str, str], columns: tuple[str, ...], through: date
+) -> pd.DataFrame:
+    """``columns`` of a customer-month mart with ``month_start_date <= through``."""
     if not warehouse_path.is_file():
         raise FileNotFoundError(f"{warehouse_path}: warehouse file not found (run load and dbt)")
-    schema, table = MART_TABLE
+    schema, name = table
     con = connect(warehouse_path)
     try:
-        present = {name for name, _ in _table_columns(con, schema, table)}
+        present = {column for column, _ in _table_columns(con, schema, name)}
         if not present:
-            raise LookupError(f"{warehouse_path}: table {schema}.{table} not found (run dbt)")
-        missing = [column for column in MART_COLUMNS if column not in present]
+            raise LookupError(f"{warehouse_path}: table {schema}.{name} not found (run dbt)")
+        missing = [column for column in columns if column not in present]
         if missing:
             raise LookupError(
-                f"{warehouse_path}: {schema}.{table} lacks column(s) {', '.join(missing)}"
+                f"{warehouse_path}: {schema}.{name} lacks column(s) {', '.join(missing)}"
             )
-        columns = ", ".join(MART_COLUMNS)
         frame = con.execute(
-            f"select {columns} from {schema}.{table} where month_start_date <= ? "
+            f"select {', '.join(columns)} from {schema}.{name} where month_start_date <= ? "
             "order by customer_id, month_start_date",
             [through],
         ).df()
@@ -69,20 +106,118 @@ def read_customer_months(warehouse_path: Path, through: date) -> pd.DataFrame:
     return frame
 
 
+def read_customer_months(warehouse_path: Path, through: date) -> pd.DataFrame:
+    """fct_customer_months rows up to the month ``through``, by customer and month."""
+    return _read_mart(warehouse_path, MART_TABLE, MART_COLUMNS, through)
+
+
+def read_signal_months(warehouse_path: Path, through: date) -> pd.DataFrame:
+    """fct_customer_signal_months rows (signals + label) up to the month ``through``."""
+    return _read_mart(warehouse_path, SIGNAL_TABLE, SIGNAL_COLUMNS, through)
+
+
+def read_customer_activity(warehouse_path: Path, as_of: date, feature_month: date) -> pd.DataFrame:
+    """Per customer with a customer-initiated transaction up to ``as_of``: first and last
+    transaction day and transaction days (fct_transactions), and the transaction days and
+    contribution of the (at most 12) months up to ``feature_month`` (scoring.customer_value)."""
+    window_start = (pd.Timestamp(feature_month) - pd.DateOffset(months=11)).date()
+    window_end = (pd.Timestamp(feature_month) + pd.offsets.MonthEnd(0)).date()
+    con = connect(warehouse_path)
+    try:
+        frame = con.execute(
+            """
+            with days as (
+                select distinct customer_id, transaction_date
+                from marts.fct_transactions
+                where is_customer_initiated and customer_id is not null and transaction_date <= ?
+            ),
+            per_customer as (
+                select
+                    customer_id,
+                    min(transaction_date) as first_transaction_date,
+                    max(transaction_date) as last_transaction_date,
+                    count(*) as transaction_days,
+                    count(*) filter (where transaction_date between ? and ?)
+                        as window_transaction_days
+                from days
+                group by customer_id
+            ),
+            contribution as (
+                select customer_id, sum(contribution_amount) as window_contribution_amount
+                from marts.fct_customer_months
+                where month_start_date between ? and ?
+                group by customer_id
+            )
+            select per_customer.*, contribution.window_contribution_amount
+            from per_customer
+            left join contribution on per_customer.customer_id = contribution.customer_id
+            order by per_customer.customer_id
+            """,
+            [as_of, window_start, min(window_end, as_of), window_start, feature_month],
+        ).df()
+    finally:
+        con.close()
+    return frame.loc[:, list(ACTIVITY_COLUMNS)]
+
+
+def read_customer_holdings(warehouse_path: Path) -> pd.DataFrame:
+    """customer_id, product_depth (mart_customer_loyalty) and investment_share: the share
+    of the customer's open AUM accounts that are investment products (accounts, not
+    balances: a cheap proxy for the balance mix)."""
+    con = connect(warehouse_path)
+    try:
+        return con.execute(
+            """
+            with open_aum_accounts as (
+                select
+                    accounts.customer_id,
+                    case when categories.is_investment then 1.0 else 0.0 end as is_investment
+                from staging.stg_core_banking__accounts as accounts
+                inner join staging.stg_reference__products as products
+                    on accounts.product_code = products.product_code
+                inner join seeds.product_categories as categories
+                    on products.product_category = categories.product_category
+                where categories.is_aum and accounts.closed_date is null
+            ),
+            mix as (
+                select customer_id, avg(is_investment) as investment_share
+                from open_aum_accounts
+                group by customer_id
+            )
+            select
+                loyalty.customer_id,
+                cast(loyalty.product_depth as double) as product_depth,
+                coalesce(mix.investment_share, 0.0) as investment_share
+            from marts.mart_customer_loyalty as loyalty
+            left join mix on loyalty.customer_id = mix.customer_id
+            """
+        ).df()
+    finally:
+        con.close()
+
+
+def read_risk_band_cutoffs(warehouse_path: Path) -> tuple[float, float]:
+    """(low, high) cut-offs from the seed churn_risk_bands: low below the medium band's
+    minimum, high from the high band's minimum."""
+    con = connect(warehouse_path)
+    try:
+        rows = dict(
+            con.execute(
+                "select churn_risk_band, cast(min_churn_probability as double) "
+                "from seeds.churn_risk_bands"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    return float(rows["medium"]), float(rows["high"])
+
+
 def check_scores_frame(scores: pd.DataFrame) -> None:
     """Fail naming the row and column of the first value that breaks the table contract."""
     expected = [name for name, _ in SCORE_COLUMNS]
     if list(scores.columns) != expected:
         raise ValueError(f"scores frame: columns {list(scores.columns)}, expected {expected}")
-    for column in (
-        "score_date",
-        "customer_id",
-        "churn_probability",
-        "churn_risk_band",
-        "model_version",
-        "run_id",
-        "scored_at",
-    ):
+    for column in REQUIRED_SCORE_COLUMNS:
         nulls = scores[column].isna().to_numpy()
         if nulls.any():
             raise ValueError(f"scores frame: row {int(nulls.argmax())}, column {column}: NULL")
@@ -109,16 +244,45 @@ def check_scores_frame(scores: pd.DataFrame) -> None:
         )
 
 
-def _ensure_scores_table(con) -> None:
-    schema, table = SCORES_TABLE
+def _ensure_table(con, table: tuple[str, str], columns: tuple[tuple[str, str], ...]) -> None:
+    schema, name = table
     con.execute(f"create schema if not exists {schema}")
-    definition = ", ".join(f"{name} {kind}" for name, kind in SCORE_COLUMNS)
-    con.execute(f"create table if not exists {schema}.{table} ({definition})")
-    actual = [(name, kind.upper()) for name, kind in _table_columns(con, schema, table)]
-    if actual != list(SCORE_COLUMNS):
+    definition = ", ".join(f"{column} {kind}" for column, kind in columns)
+    con.execute(f"create table if not exists {schema}.{name} ({definition})")
+    actual = [(column, kind.upper()) for column, kind in _table_columns(con, schema, name)]
+    if actual != list(columns):
         raise LookupError(
-            f"{schema}.{table}: columns {actual} differ from the contract {list(SCORE_COLUMNS)}"
+            f"{schema}.{name}: columns {actual} differ from the contract {list(columns)}; "
+            "a table from an older version: drop it and re-score"
         )
+
+
+def _replace_date(
+    warehouse_path: Path,
+    table: tuple[str, str],
+    columns: tuple[tuple[str, str], ...],
+    score_date: date,
+    rows: pd.DataFrame,
+) -> None:
+    """Delete ``score_date``'s rows and insert ``rows`` in one transaction."""
+    schema, name = table
+    names = ", ".join(column for column, _ in columns)
+    casts = ", ".join(f"cast({column} as {kind})" for column, kind in columns)
+    con = connect(warehouse_path)
+    try:
+        con.execute("begin transaction")
+        try:
+            _ensure_table(con, table, columns)
+            con.execute(f"delete from {schema}.{name} where score_date = ?", [score_date])
+            con.register("incoming_rows", rows)
+            con.execute(f"insert into {schema}.{name} ({names}) select {casts} from incoming_rows")
+            con.unregister("incoming_rows")
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    finally:
+        con.close()
 
 
 def write_scores(warehouse_path: Path, score_date: date, scores: pd.DataFrame) -> int:
@@ -132,26 +296,7 @@ def write_scores(warehouse_path: Path, score_date: date, scores: pd.DataFrame) -
             f"scores frame: row {row}, column score_date: "
             f"{scores['score_date'].iloc[row]} is not {score_date}"
         )
-    schema, table = SCORES_TABLE
-    columns = ", ".join(name for name, _ in SCORE_COLUMNS)
-    casts = ", ".join(f"cast({name} as {kind})" for name, kind in SCORE_COLUMNS)
-    con = connect(warehouse_path)
-    try:
-        con.execute("begin transaction")
-        try:
-            _ensure_scores_table(con)
-            con.execute(f"delete from {schema}.{table} where score_date = ?", [score_date])
-            con.register("incoming_scores", scores)
-            con.execute(
-                f"insert into {schema}.{table} ({columns}) select {casts} from incoming_scores"
-            )
-            con.unregister("incoming_scores")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    finally:
-        con.close()
+    _replace_date(warehouse_path, SCORES_TABLE, SCORE_COLUMNS, score_date, scores)
     return len(scores)
 
 
@@ -165,5 +310,29 @@ def read_scores(warehouse_path: Path, score_date: date | None = None) -> pd.Data
         return con.execute(
             f"select * from {schema}.{table} {where} order by score_date, customer_id", params
         ).df()
+    finally:
+        con.close()
+
+
+def write_drift(warehouse_path: Path, score_date: date, drift: pd.DataFrame) -> int:
+    """Replace ``score_date``'s rows of scores.score_drift by ``drift`` (DRIFT_COLUMNS)."""
+    expected = [name for name, _ in DRIFT_COLUMNS]
+    if list(drift.columns) != expected:
+        raise ValueError(f"drift frame: columns {list(drift.columns)}, expected {expected}")
+    _replace_date(warehouse_path, DRIFT_TABLE, DRIFT_COLUMNS, score_date, drift)
+    return len(drift)
+
+
+def create_score_tables(con) -> None:
+    """Create scores.customer_scores and scores.score_drift if missing (dbt reads both
+    as sources, so they must exist before the first scores do)."""
+    _ensure_table(con, SCORES_TABLE, SCORE_COLUMNS)
+    _ensure_table(con, DRIFT_TABLE, DRIFT_COLUMNS)
+
+
+def ensure_score_tables(warehouse_path: Path) -> None:
+    con = connect(warehouse_path)
+    try:
+        create_score_tables(con)
     finally:
         con.close()

@@ -22,7 +22,7 @@ def dag_bag(dbt_manifest: Path):
 
 def test_every_dag_file_imports_without_errors(dag_bag) -> None:
     assert dag_bag.import_errors == {}
-    assert "customer_operations_daily" in dag_bag.dag_ids
+    assert {"customer_operations_daily", "churn_model_training"} <= set(dag_bag.dag_ids)
 
 
 def test_dag_id_matches_its_file_name(dag_bag) -> None:
@@ -39,11 +39,19 @@ def test_every_dag_has_tags_and_every_task_retries(dag_bag) -> None:
 
 
 def test_warehouse_writers_share_the_one_slot_pool(dag_bag) -> None:
-    dag = dag_bag.dags["customer_operations_daily"]
-    writers = [t for t in dag.tasks if t.task_type not in ("EmptyOperator",)]
-    assert writers
-    for task in writers:
-        assert task.pool == "duckdb_writer", f"{task.task_id} writes outside the writer pool"
+    for dag_id in ("customer_operations_daily", "churn_model_training"):
+        writers = [t for t in dag_bag.dags[dag_id].tasks if t.task_type != "EmptyOperator"]
+        assert writers
+        for task in writers:
+            assert task.pool == "duckdb_writer", f"{task.task_id} writes outside the writer pool"
+
+
+def test_training_is_monthly_and_its_own_dag(dag_bag) -> None:
+    training = dag_bag.dags["churn_model_training"]
+    assert training.task_ids == ["train_scoring_models"]
+    assert training.schedule == "0 3 1 * *"
+    daily = dag_bag.dags["customer_operations_daily"]
+    assert not any("train" in task_id for task_id in daily.task_ids)
 
 
 def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:

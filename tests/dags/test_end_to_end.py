@@ -1,8 +1,11 @@
-"""The whole daily DAG, run through Airflow on a tiny generated bank.
+"""The daily and the monthly training DAG, run through Airflow on a tiny generated bank.
 
-Asserts that every layer is built and that what landed reconciles with what was
-loaded plus what was quarantined, file by file, counted independently from the
-CSV files themselves. Then re-runs the same date and checks nothing changed.
+The order a new installation goes through: a daily run with no approved model
+(every layer built, scores tables empty), the monthly training (a model approved),
+a daily run that scores. Asserts that every layer is built and that what landed
+reconciles with what was loaded plus what was quarantined, file by file, counted
+independently from the CSV files themselves. Then re-runs the same date and
+checks nothing changed.
 """
 
 from __future__ import annotations
@@ -62,27 +65,47 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
     airflow = str(bin_dir / "airflow")
     run_command([airflow, "db", "migrate"], env)
     run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
-    first = run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env)
+    logs = []
+    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        scores_before_training = table_counts(con, "scores")
+    logs.append(run_command([airflow, "dags", "test", "churn_model_training", RUN_DATE], env))
+    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
     return {
         "env": env,
         "data_dir": data_dir,
         "airflow": airflow,
-        "log": first.stdout + first.stderr,
+        "scores_before_training": scores_before_training,
+        "log": "".join(completed.stdout + completed.stderr for completed in logs),
     }
 
 
-def dag_run_states(env: dict[str, str]) -> list[str]:
+def dag_run_states(env: dict[str, str], dag_id: str) -> list[str]:
     with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
         return [
             state
-            for (state,) in db.execute(
-                "select state from dag_run where dag_id = 'customer_operations_daily'"
-            )
+            for (state,) in db.execute("select state from dag_run where dag_id = ?", [dag_id])
         ]
 
 
-def test_the_dag_run_succeeded(pipeline_run: dict) -> None:
-    assert dag_run_states(pipeline_run["env"]) == ["success"], pipeline_run["log"][-4000:]
+def test_the_dag_runs_succeeded(pipeline_run: dict) -> None:
+    env, log = pipeline_run["env"], pipeline_run["log"][-4000:]
+    assert dag_run_states(env, "customer_operations_daily") == ["success", "success"], log
+    assert dag_run_states(env, "churn_model_training") == ["success"], log
+
+
+def test_daily_run_scores_only_once_a_model_is_approved(pipeline_run: dict) -> None:
+    env = pipeline_run["env"]
+    # first daily run: no approved model, nothing scored, the tables exist for dbt
+    assert pipeline_run["scores_before_training"] == {"customer_scores": 0, "score_drift": 0}
+    assert (Path(env["MODEL_STORE_PATH"]) / "churn" / "approved.json").is_file()
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        scored, with_segment, in_360 = con.execute(
+            "select count(*), count(segment_id), (select count(churn_probability)"
+            " from marts.mart_customer_360) from scores.customer_scores"
+        ).fetchone()
+        assert scored > 0 and with_segment == scored and in_360 == scored
+        assert table_counts(con, "scores")["score_drift"] > 0
 
 
 def test_every_layer_is_built(pipeline_run: dict) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 import duckdb
 
 from include.landing.entities import ENTITIES, Entity, landing_dir, landing_file_name
+from scoring.warehouse_io import create_score_tables
 
 METADATA_COLUMNS = (
     ("_source_file", "VARCHAR"),
@@ -226,14 +227,6 @@ FIXTURE: dict[str, list[Delivery]] = {
     ],
 }
 
-SCORES_DDL = """
-create schema if not exists scores;
-create table if not exists scores.customer_scores (
-    score_date date, customer_id varchar, churn_probability double,
-    churn_risk_band varchar, model_version varchar, run_id varchar, scored_at timestamp
-)
-"""
-
 
 def create_raw_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """Create raw.<system>__<entity>: entity columns as VARCHAR plus metadata."""
@@ -283,4 +276,4 @@ def build_raw_fixture(con: duckdb.DuckDBPyConnection) -> None:
         " source_line bigint, raw_row varchar, rule varchar, reason varchar,"
         " quarantined_at timestamp)"
     )
-    con.execute(SCORES_DDL)
+    create_score_tables(con)

@@ -272,10 +272,19 @@ def test_scores_models_are_tagged_and_built_after_scoring(
 ) -> None:
     with duckdb.connect(str(project.warehouse)) as con:
         con.execute(
-            "insert into scores.customer_scores values"
-            " ('2024-03-09', 'C001', 0.80, 'high', 'v1', 'r1', '2024-03-09 23:00:00'),"
-            " ('2024-03-10', 'C001', 0.20, 'low', 'v1', 'r2', '2024-03-10 23:00:00'),"
-            " ('2024-03-10', 'C002', 0.50, 'medium', 'v1', 'r2', '2024-03-10 23:00:00')"
+            "insert into scores.customer_scores (score_date, customer_id, churn_probability,"
+            " churn_risk_band, reason_code_1, predicted_value_12m, segment_id, segment_name,"
+            " model_version, run_id, scored_at) values"
+            " ('2024-03-09', 'C001', 0.80, 'high', 'aum_falling', 100, 1, 'savers', 'v1', 'r1',"
+            "  '2024-03-09 23:00:00'),"
+            " ('2024-03-10', 'C001', 0.20, 'low', null, 6000, 1, 'savers', 'v1', 'r2',"
+            "  '2024-03-10 23:00:00'),"
+            " ('2024-03-10', 'C002', 0.50, 'medium', 'recent_complaint', 5000, 2, 'investors',"
+            "  'v1', 'r2', '2024-03-10 23:00:00')"
+        )
+        con.execute(
+            "insert into scores.score_drift values ('2024-03-10', 'churn_probability', 0.31,"
+            " 'shifted', 2, 100, 'v1', 'r2', '2024-03-10 23:00:00')"
         )
     scored = project.invoke(
         "build", "--select", "tag:needs_scores", "--vars", f"{{as_of_date: {AS_OF_DATE}}}"
@@ -283,17 +292,36 @@ def test_scores_models_are_tagged_and_built_after_scoring(
     assert scored.returncode == 0, scored.stdout[-5000:]
     assert scored.models == {
         "stg_scores__customer_scores",
+        "stg_scores__score_drift",
         "mart_customer_scores",
+        "mart_customer_360",
+        "mart_score_drift",
         "mart_next_best_actions",
     }
     rows = project.query(
         "select customer_id, strftime(score_date, '%Y-%m-%d'), churn_probability,"
-        " churn_risk_band, value_tier from marts.mart_customer_scores order by 1"
+        " churn_risk_band, value_tier, is_potential_by_predicted_value"
+        " from marts.mart_customer_scores order by 1"
     )
-    # C001's latest score date (03-10) wins over the 03-09 score.
+    # C001's latest score date (03-10) wins over the 03-09 score. C001 (retail,
+    # mid_value) predicts 6,000, but no retail customer is in the next tier
+    # (C002 is corporate): no median to reach, so not potential by predicted value;
+    # C002 is in the top tier. The rule itself: unit test in _customer__unit_tests.yml.
     assert rows == [
-        ("C001", "2024-03-10", 0.20, "low", "mid_value"),
-        ("C002", "2024-03-10", 0.50, "medium", "high_net_worth"),
+        ("C001", "2024-03-10", 0.20, "low", "mid_value", False),
+        ("C002", "2024-03-10", 0.50, "medium", "high_net_worth", False),
+    ]
+    in_360 = project.query(
+        "select customer_id, churn_risk_band, segment_name, is_potential"
+        " from marts.mart_customer_360 order by 1"
+    )
+    assert in_360 == [
+        ("C001", "low", "savers", False),
+        ("C002", "medium", "investors", False),
+        ("C003", None, None, None),  # no account: no value row, not scored
+    ]
+    assert project.query("select variable, is_shifted from marts.mart_score_drift") == [
+        ("churn_probability", True)
     ]
 
 

@@ -10,14 +10,15 @@ from sklearn.metrics import roc_auc_score
 from scoring.churn_model import (
     DEFAULT_PRIOR_CHURN_RATE,
     PriorRateModel,
+    assemble_training_set,
     choose_model_kind,
-    evaluate_out_of_time,
     fit_churn_model,
     out_of_time_split,
     risk_bands,
     train_churn_model,
 )
-from scoring.features import FEATURE_COLUMNS
+from scoring.evaluation import score_report
+from scoring.features import FEATURE_COLUMNS, feature_panel
 
 
 def separable_training_set(
@@ -45,14 +46,136 @@ def separable_training_set(
     return pd.concat(frames, ignore_index=True)
 
 
+def month_list_training(months: list[date]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(len(months))],
+            "month_start_date": months,
+            "churned": [False] * len(months),
+        }
+    )
+
+
+def test_out_of_time_split_leaves_the_label_horizon_as_a_gap() -> None:
+    # labelled month ends January .. September 2023
+    months = [date(2023, month, 1) for month in range(1, 10)]
+    training = month_list_training(months)
+    train, test = out_of_time_split(training)
+    # test: the latest two; train: up to August - 3 months = May, because the
+    # labels of June and July look at August and September's months
+    assert sorted(test["month_start_date"]) == [date(2023, 8, 1), date(2023, 9, 1)]
+    assert sorted(train["month_start_date"]) == months[:5]
+
+    train, test = out_of_time_split(training, test_month_count=1, gap_months=2)
+    assert list(test["month_start_date"]) == [date(2023, 9, 1)]
+    assert train["month_start_date"].max() == date(2023, 7, 1)
+
+    # the gap counts calendar months, not labelled month ends: with March missing
+    # the test months are still August and September, and train still ends in May
+    sparse = month_list_training([month for month in months if month.month != 3])
+    train, _ = out_of_time_split(sparse)
+    assert sorted(train["month_start_date"]) == [date(2023, m, 1) for m in (1, 2, 4, 5)]
+
+
+def test_out_of_time_split_with_too_little_history_is_empty() -> None:
+    one_month = month_list_training([date(2023, 1, 1)] * 3)
+    assert all(part.empty for part in out_of_time_split(one_month))
+    # four labelled months: test March-April, train would end in December 2022
+    train, test = out_of_time_split(month_list_training([date(2023, m, 1) for m in range(1, 5)]))
+    assert train.empty and len(test) == 2
+
+
+def test_assemble_training_set_keeps_labelled_rows_with_an_open_account() -> None:
+    panel = pd.DataFrame(
+        {
+            "customer_id": ["B", "A", "C", "D", "E"],
+            "month_start_date": [date(2024, 2, 1), date(2024, 2, 1)] + [date(2024, 1, 1)] * 3,
+            "has_row": [True, True, True, True, False],
+            "has_open_account": [True, True, True, False, False],
+            "churn_label_3m": pd.array([True, False, None, True, True], dtype="boolean"),
+            "aum_trend_3m": [0.1, 0.2, 0.3, 0.4, 0.5],
+        }
+    )
+    training = assemble_training_set(panel, warmup_months=0)
+    # C has no label yet, D has no open account, E no mart row that month
+    assert list(training["customer_id"]) == ["A", "B"]  # by month, then customer
+    assert list(training["churned"]) == [False, True] and training["churned"].dtype == bool
+    assert "churn_label_3m" not in training.columns
+    assert list(training["aum_trend_3m"]) == [0.2, 0.1]
+    # by default the first months of the data are left out (look-backs cut short)
+    assert assemble_training_set(panel).empty
+    assert list(assemble_training_set(panel, warmup_months=1)["customer_id"]) == ["A", "B"]
+
+
+def test_the_first_months_of_the_data_are_a_warm_up(make_bank) -> None:
+    bank = make_bank(customers=40, months=8, seed=2)  # January .. August 2023
+    training = assemble_training_set(feature_panel(bank.months, bank.signals))
+    months = sorted(training["month_start_date"].unique())
+    # April - May: January + 3 warm-up months; June - August have no label yet
+    assert months == [date(2023, 4, 1), date(2023, 5, 1)]
+
+
+@pytest.fixture(scope="module")
+def bank_training(make_bank) -> pd.DataFrame:
+    bank = make_bank(customers=300, months=15, seed=7)
+    return assemble_training_set(feature_panel(bank.months, bank.signals))
+
+
+def test_model_on_the_synthetic_bank_is_evaluated_out_of_time(bank_training) -> None:
+    # labelled month ends: April .. December 2023 (January 2023 .. March 2024, without
+    # the 3 warm-up months and the last 3, which have no label yet)
+    result = train_churn_model(bank_training)
+    metrics = result.metrics
+    assert metrics["evaluated"]
+    assert metrics["test_months"] == ["2023-11-01", "2023-12-01"]
+    assert metrics["train_months"] == ["2023-04-01", "2023-08-01"]  # November - 3 months
+    assert metrics["model"]["roc_auc"] > 0.8
+    assert metrics["rule_baseline"]["roc_auc"] > 0.5
+    assert metrics["beats_rule_baseline"] == (
+        metrics["model"]["roc_auc"] > metrics["rule_baseline"]["roc_auc"]
+    )
+
+    # the stored model is the one measured: fitted on the training window only
+    train, test = out_of_time_split(bank_training)
+    assert (result.first_month, result.last_month) == (date(2023, 4, 1), date(2023, 8, 1))
+    assert result.training_rows == metrics["train_rows"] == len(train)
+    assert metrics["test_rows"] == len(test)
+    assert result.positive_rate == pytest.approx(train["churned"].mean())
+    again = score_report(test["churned"].to_numpy(int), result.model.predict_probability(test))
+    assert again["roc_auc"] == metrics["model"]["roc_auc"]
+    refit = fit_churn_model(train)
+    np.testing.assert_array_equal(
+        refit.predict_probability(test), result.model.predict_probability(test)
+    )
+    everything = fit_churn_model(bank_training)  # what a refit on all rows would give
+    assert not np.array_equal(
+        everything.predict_probability(test), result.model.predict_probability(test)
+    )
+    assert set(result.reason_reference.index) >= {"aum_trend_3m", "complaint_count_90d"}
+
+
+def test_too_short_history_is_fitted_on_everything_and_not_evaluated(bank_training) -> None:
+    # April .. July: test June-July, train would end in March
+    young = bank_training.loc[bank_training["month_start_date"] <= date(2023, 7, 1)]
+    result = train_churn_model(young)
+    assert result.metrics == {
+        "evaluated": False,
+        "reason": "too few labelled month ends for the split",
+    }
+    assert any("not evaluated out of time" in note for note in result.notes)
+    assert result.training_rows == len(young)
+    assert (result.first_month, result.last_month) == (date(2023, 4, 1), date(2023, 7, 1))
+
+
 def test_model_learns_a_separable_dataset() -> None:
     training = separable_training_set()
     result = train_churn_model(training)
     assert result.model.kind == "logistic_regression_calibrated"  # 960 rows: below boosting
     metrics = result.metrics
-    assert metrics["evaluated"] and metrics["test_rows"] == 240  # latest 2 of 8 months
-    assert metrics["roc_auc"] > 0.9
-    assert metrics["brier"] < metrics["brier_baseline"]
+    # 8 months: test July-August, train January-April
+    assert metrics["evaluated"] and metrics["test_rows"] == 240 and metrics["train_rows"] == 480
+    assert metrics["model"]["roc_auc"] > 0.9
+    assert metrics["model"]["brier"] < metrics["rule_baseline"]["brier"]
 
     fresh = separable_training_set(seed=1)
     probabilities = result.model.predict_probability(fresh)
@@ -75,19 +198,21 @@ def test_a_single_class_falls_back_to_the_prior_rate() -> None:
     result = train_churn_model(training)
     assert result.model.kind == "prior_rate"
     assert isinstance(result.model.estimator, PriorRateModel)
-    # 0 churners in 30 rows, shrunk with 10 pseudo-rows at the default prior
+    # 0 churners in 30 rows (3 months: too few to split, so all are used),
+    # shrunk with 10 pseudo-rows at the default prior
     expected = 10 * DEFAULT_PRIOR_CHURN_RATE / 40
     assert result.model.predict_probability(training) == pytest.approx([expected] * 30)
-    assert result.notes and "prior-rate" in result.notes[0]
-    assert result.metrics["roc_auc"] is None  # undefined on one class
+    assert any("prior-rate" in note for note in result.notes)
 
 
 def test_no_labelled_rows_still_gives_a_model() -> None:
     empty = separable_training_set().iloc[0:0]
     result = train_churn_model(empty)
     assert result.model.kind == "prior_rate"
-    assert result.metrics == {"evaluated": False, "reason": "fewer than 2 labelled month ends"}
+    assert not result.metrics["evaluated"]
     assert result.model.estimator.rate == pytest.approx(DEFAULT_PRIOR_CHURN_RATE)
+    assert result.training_rows == 0 and result.first_month is None
+    assert result.positive_rate is None and result.reason_reference is None
 
 
 def test_model_kind_depends_on_the_data() -> None:
@@ -98,17 +223,13 @@ def test_model_kind_depends_on_the_data() -> None:
     assert choose_model_kind(pd.Series([True] * 60 + [False] * 1000)) == (
         "hist_gradient_boosting_calibrated"
     )
+    assert choose_model_kind(pd.Series([False] * 2000)) == "prior_rate"
 
 
-def test_out_of_time_split_trains_on_earlier_months_only() -> None:
-    training = separable_training_set(rows_per_month=5, months=12)
-    train, test = out_of_time_split(training)
-    assert train["month_start_date"].max() < test["month_start_date"].min()
-    assert sorted(test["month_start_date"].unique()) == [date(2023, m, 1) for m in (10, 11, 12)]
-    assert evaluate_out_of_time(training, test_month_count=1)["test_months"] == [
-        "2023-12-01",
-        "2023-12-01",
-    ]
+def test_missing_feature_column_is_named() -> None:
+    model = fit_churn_model(separable_training_set(rows_per_month=20, months=2))
+    with pytest.raises(ValueError, match="missing column.*aum_trend_3m"):
+        model.predict_probability(separable_training_set(2, 1).drop(columns=["aum_trend_3m"]))
 
 
 def test_risk_bands_use_the_cut_offs() -> None:

@@ -7,28 +7,78 @@ import duckdb
 import pandas as pd
 import pytest
 
-from scoring.warehouse_io import SCORE_COLUMNS, read_customer_months, read_scores, write_scores
+from include.warehouse import connect
+from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
+from scoring.warehouse_io import (
+    DRIFT_COLUMNS,
+    SCORE_COLUMNS,
+    create_score_tables,
+    read_customer_activity,
+    read_customer_holdings,
+    read_customer_months,
+    read_risk_band_cutoffs,
+    read_scores,
+    read_signal_months,
+    write_drift,
+    write_scores,
+)
+
+STAMP = datetime(2024, 7, 1, 3, 0)
 
 
 def scores(score_date: date, customers: list[str], probability: float, run_id: str) -> pd.DataFrame:
     band = "low" if probability < 0.2 else "medium" if probability < 0.5 else "high"
+    rows = len(customers)
+    values = {
+        "score_date": [score_date] * rows,
+        "customer_id": customers,
+        "feature_month_start_date": [date(score_date.year, score_date.month, 1)] * rows,
+        "churn_probability": [probability] * rows,
+        "churn_risk_band": [band] * rows,
+        "reason_code_1": ["aum_falling"] * rows,
+        "reason_code_2": [None] * rows,
+        "reason_code_3": [None] * rows,
+        "reason_summary": ["AUM changed -50% against the 3 months before"] * rows,
+        "expected_transactions_12m": [10.0] * rows,
+        "probability_alive": [0.9] * rows,
+        "expected_value_per_transaction": [25.0] * rows,
+        "predicted_value_12m": [250.0] * rows,
+        "segment_id": [1] * rows,
+        "segment_name": ["everyday bankers"] * rows,
+        "model_version": ["churn_test"] * rows,
+        "run_id": [run_id] * rows,
+        "scored_at": pd.Series([STAMP] * rows, dtype="datetime64[us]"),
+    }
+    return pd.DataFrame(values, columns=[name for name, _ in SCORE_COLUMNS])
+
+
+def drift(score_date: date, run_id: str, variables: tuple[str, ...] = ("a", "b")) -> pd.DataFrame:
+    rows = len(variables)
     return pd.DataFrame(
         {
-            "score_date": [score_date] * len(customers),
-            "customer_id": customers,
-            "churn_probability": [probability] * len(customers),
-            "churn_risk_band": [band] * len(customers),
-            "model_version": ["churn_test"] * len(customers),
-            "run_id": [run_id] * len(customers),
-            "scored_at": pd.Series(
-                [datetime(2024, 7, 1, 3, 0)] * len(customers), dtype="datetime64[us]"
-            ),
+            "score_date": [score_date] * rows,
+            "variable": list(variables),
+            "psi": [0.01] * rows,
+            "status": ["stable"] * rows,
+            "rows": [100] * rows,
+            "reference_rows": [1000] * rows,
+            "model_version": ["churn_test"] * rows,
+            "run_id": [run_id] * rows,
+            "computed_at": pd.Series([STAMP] * rows, dtype="datetime64[us]"),
         }
     )
 
 
 def stored(path: Path) -> pd.DataFrame:
     return read_scores(path)
+
+
+def stored_drift(path: Path) -> pd.DataFrame:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("select * from scores.score_drift order by score_date, variable").df()
+    finally:
+        con.close()
 
 
 def test_write_is_idempotent_and_keeps_history(tmp_path: Path) -> None:
@@ -55,17 +105,65 @@ def test_write_is_idempotent_and_keeps_history(tmp_path: Path) -> None:
         pd.Timestamp(second): 3,
     }
     assert not history.duplicated(["score_date", "customer_id"]).any()
+    assert list(read_scores(path, second)["customer_id"]) == ["A", "B", "D"]
 
 
-def test_table_has_exactly_the_contract_columns(tmp_path: Path) -> None:
+def test_drift_write_is_idempotent_per_date(tmp_path: Path) -> None:
+    path = tmp_path / "bank.duckdb"
+    first, second = date(2024, 6, 30), date(2024, 7, 1)
+    assert write_drift(path, first, drift(first, "run1")) == 2
+    write_drift(path, first, drift(first, "run2", variables=("a",)))
+    write_drift(path, second, drift(second, "run3"))
+    table = stored_drift(path)
+    assert list(zip(table["run_id"], table["variable"], strict=True)) == [
+        ("run2", "a"),
+        ("run3", "a"),
+        ("run3", "b"),
+    ]
+    with pytest.raises(ValueError, match="drift frame: columns"):
+        write_drift(path, first, drift(first, "bad").drop(columns=["psi"]))
+
+
+def test_tables_have_exactly_the_contract_columns(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     write_scores(path, date(2024, 6, 30), scores(date(2024, 6, 30), ["A"], 0.1, "r"))
+    write_drift(path, date(2024, 6, 30), drift(date(2024, 6, 30), "r"))
     con = duckdb.connect(str(path), read_only=True)
     try:
         described = con.execute("describe scores.customer_scores").fetchall()
+        described_drift = con.execute("describe scores.score_drift").fetchall()
     finally:
         con.close()
     assert [(row[0], row[1]) for row in described] == list(SCORE_COLUMNS)
+    assert [(row[0], row[1]) for row in described_drift] == list(DRIFT_COLUMNS)
+
+
+def test_create_score_tables_makes_both_empty_tables(tmp_path: Path) -> None:
+    path = tmp_path / "bank.duckdb"
+    con = connect(path)
+    try:
+        create_score_tables(con)
+        create_score_tables(con)  # idempotent
+        counts = [
+            con.execute(f"select count(*) from scores.{table}").fetchone()[0]
+            for table in ("customer_scores", "score_drift")
+        ]
+    finally:
+        con.close()
+    assert counts == [0, 0]
+    assert list(stored(path).columns) == [name for name, _ in SCORE_COLUMNS]
+
+
+def test_a_table_from_an_older_contract_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bank.duckdb"
+    con = connect(path)
+    try:
+        con.execute("create schema scores")
+        con.execute("create table scores.customer_scores (score_date date, customer_id varchar)")
+    finally:
+        con.close()
+    with pytest.raises(LookupError, match="differ from the contract"):
+        write_scores(path, date(2024, 6, 30), scores(date(2024, 6, 30), ["A"], 0.1, "r"))
 
 
 def test_bad_rows_are_rejected_and_nothing_is_written(tmp_path: Path) -> None:
@@ -81,10 +179,20 @@ def test_bad_rows_are_rejected_and_nothing_is_written(tmp_path: Path) -> None:
         write_scores(path, day, duplicate)
     with pytest.raises(ValueError, match="score_date"):
         write_scores(path, date(2024, 7, 1), scores(day, ["A"], 0.1, "bad"))
+    no_band = scores(day, ["A", "B"], 0.1, "bad")
+    no_band.loc[0, "churn_risk_band"] = "very high"
+    with pytest.raises(ValueError, match="row 0, column churn_risk_band"):
+        write_scores(path, day, no_band)
+    no_model = scores(day, ["A", "B"], 0.1, "bad")
+    no_model.loc[1, "model_version"] = None
+    with pytest.raises(ValueError, match="row 1, column model_version: NULL"):
+        write_scores(path, day, no_model)
+    with pytest.raises(ValueError, match="columns"):
+        write_scores(path, day, scores(day, ["A"], 0.1, "bad").drop(columns=["segment_name"]))
     assert list(stored(path)["run_id"]) == ["good"]
 
 
-def test_failed_insert_rolls_back_the_delete(tmp_path: Path, monkeypatch) -> None:
+def test_failed_insert_rolls_back_the_delete(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     day = date(2024, 6, 30)
     write_scores(path, day, scores(day, ["A", "B"], 0.1, "good"))
@@ -95,19 +203,147 @@ def test_failed_insert_rolls_back_the_delete(tmp_path: Path, monkeypatch) -> Non
     assert list(stored(path)["run_id"]) == ["good", "good"]
 
 
-def test_read_customer_months_stops_at_the_date(tmp_path: Path, make_months, fill_mart) -> None:
+def test_mart_reads_stop_at_the_date(tmp_path: Path, make_bank, fill_warehouse) -> None:
     path = tmp_path / "bank.duckdb"
-    months = make_months(customers=20, months=6, seed=1)
-    fill_mart(path, months)
-    read = read_customer_months(path, date(2023, 3, 1))
-    assert read["month_start_date"].max() == date(2023, 3, 1)
-    assert len(read) == (pd.to_datetime(months["month_start_date"]) <= "2023-03-01").sum()
+    bank = make_bank(customers=20, months=6, seed=1)
+    fill_warehouse(path, bank)
+    through = date(2023, 3, 1)
+    expected = (pd.to_datetime(bank.months["month_start_date"]) <= "2023-03-01").sum()
+
+    months = read_customer_months(path, through)
+    assert list(months.columns) == list(MART_COLUMNS)
+    assert months["month_start_date"].max() == through and len(months) == expected
+    assert isinstance(months["month_start_date"].iloc[0], date)
+
+    signals = read_signal_months(path, through)
+    assert list(signals.columns) == list(SIGNAL_COLUMNS)
+    assert signals["month_start_date"].max() == through and len(signals) == expected
     with pytest.raises(FileNotFoundError, match="warehouse file not found"):
-        read_customer_months(tmp_path / "missing.duckdb", date(2023, 3, 1))
+        read_customer_months(tmp_path / "missing.duckdb", through)
 
 
-def test_missing_mart_table_is_named(tmp_path: Path) -> None:
+def test_missing_mart_table_or_column_is_named(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     duckdb.connect(str(path)).close()
     with pytest.raises(LookupError, match="marts.fct_customer_months not found"):
         read_customer_months(path, date(2023, 3, 1))
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_customer_signal_months as "
+            "select 'A' as customer_id, date '2023-01-01' as month_start_date"
+        )
+    finally:
+        con.close()
+    with pytest.raises(
+        LookupError, match="fct_customer_signal_months lacks column.*churn_label_3m"
+    ):
+        read_signal_months(path, date(2023, 3, 1))
+
+
+def hand_made_warehouse(path: Path) -> None:
+    con = connect(path)
+    try:
+        for schema in ("marts", "staging", "seeds"):
+            con.execute(f"create schema {schema}")
+        con.execute(
+            """
+            create table marts.fct_transactions as select * from (values
+                ('A', date '2023-01-15', true),
+                ('A', date '2023-01-15', true),   -- same day: one transaction day
+                ('A', date '2023-06-10', true),
+                ('A', date '2023-07-01', false),  -- payroll credit: not initiated
+                ('A', date '2024-01-05', true),
+                ('A', date '2024-02-01', true),   -- after the as-of date
+                ('B', date '2023-08-01', false),
+                ('C', date '2022-12-01', true),
+                (null, date '2023-05-05', true)   -- bank-internal, no customer
+            ) as t(customer_id, transaction_date, is_customer_initiated)
+            """
+        )
+        con.execute(
+            """
+            create table marts.fct_customer_months as select * from (values
+                ('A', date '2023-01-01', 100.0),
+                ('A', date '2023-06-01', 30.0),
+                ('A', date '2024-01-01', 12.5),
+                ('A', date '2024-02-01', 999.0),
+                ('B', date '2023-08-01', 7.0)
+            ) as t(customer_id, month_start_date, contribution_amount)
+            """
+        )
+        con.execute(
+            """
+            create table marts.mart_customer_loyalty as select * from (values
+                ('A', 3), ('B', 1), ('C', 0)
+            ) as t(customer_id, product_depth)
+            """
+        )
+        con.execute(
+            """
+            create table staging.stg_core_banking__accounts as select * from (values
+                ('A', 'CA01', null::date),
+                ('A', 'FD01', null::date),
+                ('A', 'TD01', date '2023-05-01'),  -- closed: not held
+                ('A', 'CC01', null::date),         -- not an AUM product
+                ('B', 'CC01', null::date)
+            ) as t(customer_id, product_code, closed_date)
+            """
+        )
+        con.execute(
+            """
+            create table staging.stg_reference__products as select * from (values
+                ('CA01', 'current_account'), ('TD01', 'time_deposit'),
+                ('FD01', 'fund'), ('CC01', 'credit_card')
+            ) as t(product_code, product_category)
+            """
+        )
+        con.execute(
+            """
+            create table seeds.product_categories as select * from (values
+                ('current_account', true, false), ('time_deposit', true, false),
+                ('fund', true, true), ('credit_card', false, false)
+            ) as t(product_category, is_aum, is_investment)
+            """
+        )
+        con.execute(
+            """
+            create table seeds.churn_risk_bands as select * from (values
+                ('low', 0.00, 0.15), ('medium', 0.15, 0.40), ('high', 0.40, 1.01)
+            ) as t(churn_risk_band, min_churn_probability, max_churn_probability)
+            """
+        )
+    finally:
+        con.close()
+
+
+def test_read_customer_activity_on_a_hand_made_warehouse(tmp_path: Path) -> None:
+    path = tmp_path / "bank.duckdb"
+    hand_made_warehouse(path)
+    # feature month January 2024: the window is February 2023 .. January 2024
+    activity = read_customer_activity(path, date(2024, 1, 31), date(2024, 1, 1))
+    activity = activity.set_index("customer_id")
+    assert list(activity.index) == ["A", "C"]  # B has no customer-initiated transaction
+    a = activity.loc["A"]
+    assert pd.Timestamp(a["first_transaction_date"]) == pd.Timestamp("2023-01-15")
+    assert pd.Timestamp(a["last_transaction_date"]) == pd.Timestamp("2024-01-05")
+    # days 2023-01-15, 2023-06-10, 2024-01-05; the last two in the window
+    assert (a["transaction_days"], a["window_transaction_days"]) == (3, 2)
+    assert a["window_contribution_amount"] == pytest.approx(42.5)  # June 30 + January 12.5
+    c = activity.loc["C"]
+    assert (c["transaction_days"], c["window_transaction_days"]) == (1, 0)
+    assert pd.isna(c["window_contribution_amount"])
+
+
+def test_read_customer_holdings_and_cutoffs(tmp_path: Path) -> None:
+    path = tmp_path / "bank.duckdb"
+    hand_made_warehouse(path)
+    holdings = read_customer_holdings(path).set_index("customer_id").sort_index()
+    assert holdings.to_dict("index") == {
+        # open AUM accounts: current account and fund -> half are investments
+        "A": {"product_depth": 3.0, "investment_share": 0.5},
+        "B": {"product_depth": 1.0, "investment_share": 0.0},  # a card only
+        "C": {"product_depth": 0.0, "investment_share": 0.0},  # no accounts
+    }
+    assert read_risk_band_cutoffs(path) == (0.15, 0.40)

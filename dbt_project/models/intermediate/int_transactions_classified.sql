@@ -34,6 +34,7 @@ final as (
         transactions.transaction_amount,
         transactions.transaction_date,
         transactions.transaction_at,
+        transactions.loaded_at,
         own_accounts.account_id is not null as is_own_account_transfer,
         case
             when own_accounts.account_id is not null and transactions.direction = 'credit'

@@ -1,8 +1,9 @@
 -- One wide row per customer, no personal data: the customer key and derived
--- fields only, joined from dim_customers, value, RFM, loyalty, credit risk and
--- churn signals (lifecycle stage). Does not read the scores (tag needs_scores
--- models do): it is built before scoring. Customers without a row in a joined
--- mart (no loan, no account) get empty fields from it.
+-- fields only, joined from dim_customers, value, RFM, loyalty, credit risk,
+-- churn signals (lifecycle stage) and the current scores (mart_customer_scores),
+-- so it is tagged needs_scores and built after scoring. Customers without a row
+-- in a joined mart (no loan, no account, not scored) get empty fields from it;
+-- is_potential is the scored flag (inflows or predicted value) when scored.
 with
 
 customers as (
@@ -29,6 +30,10 @@ churn_signals as (
     select * from {{ ref('mart_customer_churn_signals') }}
 ),
 
+current_scores as (
+    select * from {{ ref('mart_customer_scores') }}
+),
+
 final as (
     select
         customers.customer_id,
@@ -42,7 +47,7 @@ final as (
         customer_values.contribution_12m,
         customer_values.inflow_12m,
         customer_values.next_value_tier,
-        customer_values.is_potential,
+        coalesce(current_scores.is_potential, customer_values.is_potential) as is_potential,
         customer_rfm.last_customer_initiated_date,
         customer_rfm.recency_days,
         customer_rfm.frequency_count,
@@ -69,7 +74,19 @@ final as (
         churn_signals.complaint_count_90d,
         churn_signals.active_months_fall,
         churn_signals.is_churned_latest_month,
-        churn_signals.lifecycle_stage
+        churn_signals.lifecycle_stage,
+        current_scores.score_date,
+        current_scores.churn_probability,
+        current_scores.churn_risk_band,
+        current_scores.reason_code_1,
+        current_scores.reason_code_2,
+        current_scores.reason_code_3,
+        current_scores.reason_summary,
+        current_scores.predicted_value_12m,
+        current_scores.probability_alive,
+        current_scores.segment_id,
+        current_scores.segment_name,
+        current_scores.model_version
     from customers
     left join customer_values
         on customers.customer_id = customer_values.customer_id
@@ -81,6 +98,8 @@ final as (
         on customers.customer_id = credit_risk.customer_id
     left join churn_signals
         on customers.customer_id = churn_signals.customer_id
+    left join current_scores
+        on customers.customer_id = current_scores.customer_id
 )
 
 select * from final

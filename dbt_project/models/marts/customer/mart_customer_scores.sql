@@ -1,6 +1,11 @@
--- The current churn score of each customer (their latest score date) with the
--- customer's descriptive fields. Reads the scores written by the Python
--- scoring step, so it is tagged needs_scores and built after scoring.
+-- The current scores of each customer (their latest score date): churn
+-- probability, risk band and reason codes, lifetime value, behaviour segment,
+-- and the potential flag that uses the predicted value (METRICS.md "Potential":
+-- 12-month inflows *or* predicted 12-month value at or above the median of the
+-- next tier up; the inflow half comes from mart_customer_value). Reads the scores
+-- written by the Python scoring step: tagged needs_scores, built after scoring.
+{%- set potential_ratio = var('potential_inflow_to_next_tier_median_ratio') %}
+
 with
 
 scores as (
@@ -9,6 +14,10 @@ scores as (
 
 customers as (
     select * from {{ ref('dim_customers') }}
+),
+
+customer_values as (
+    select * from {{ ref('mart_customer_value') }}
 ),
 
 latest_scores as (
@@ -21,21 +30,75 @@ latest_scores as (
     from scores
 ),
 
-final as (
+current_scores as (
+    select * from latest_scores
+    where score_rank = 1
+),
+
+scored_customers as (
     select
         customers.customer_id,
         customers.customer_type,
         customers.city,
         customers.value_tier,
-        latest_scores.score_date,
-        latest_scores.churn_probability,
-        latest_scores.churn_risk_band,
-        latest_scores.model_version,
-        latest_scores.scored_at
-    from latest_scores
+        customer_values.next_value_tier,
+        customer_values.is_potential as is_potential_by_inflows,
+        current_scores.*
+    from current_scores
     inner join customers
-        on latest_scores.customer_id = customers.customer_id
-    where latest_scores.score_rank = 1
+        on current_scores.customer_id = customers.customer_id
+    left join customer_values
+        on current_scores.customer_id = customer_values.customer_id
+),
+
+tier_value_medians as (
+    select
+        customer_type,
+        value_tier,
+        {{ median('predicted_value_12m') }} as median_predicted_value_12m
+    from scored_customers
+    where value_tier is not null and predicted_value_12m is not null
+    group by customer_type, value_tier
+),
+
+final as (
+    select
+        scored_customers.customer_id,
+        scored_customers.customer_type,
+        scored_customers.city,
+        scored_customers.value_tier,
+        scored_customers.score_date,
+        scored_customers.feature_month_start_date,
+        scored_customers.churn_probability,
+        scored_customers.churn_risk_band,
+        scored_customers.reason_code_1,
+        scored_customers.reason_code_2,
+        scored_customers.reason_code_3,
+        scored_customers.reason_summary,
+        scored_customers.expected_transactions_12m,
+        scored_customers.probability_alive,
+        scored_customers.expected_value_per_transaction,
+        scored_customers.predicted_value_12m,
+        scored_customers.segment_id,
+        scored_customers.segment_name,
+        coalesce(
+            scored_customers.predicted_value_12m
+            >= {{ potential_ratio }} * tier_value_medians.median_predicted_value_12m,
+            false
+        ) as is_potential_by_predicted_value,
+        coalesce(scored_customers.is_potential_by_inflows, false)
+        or coalesce(
+            scored_customers.predicted_value_12m
+            >= {{ potential_ratio }} * tier_value_medians.median_predicted_value_12m,
+            false
+        ) as is_potential,
+        scored_customers.model_version,
+        scored_customers.scored_at
+    from scored_customers
+    left join tier_value_medians
+        on
+            scored_customers.customer_type = tier_value_medians.customer_type
+            and scored_customers.next_value_tier = tier_value_medians.value_tier
 )
 
 select * from final

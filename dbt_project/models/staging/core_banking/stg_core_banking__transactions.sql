@@ -29,7 +29,9 @@ renamed as (
 
         -- timestamps: landed in bank local time; *_at columns are UTC by convention
         {{ to_utc('cast(transaction_at as timestamp)') }} as transaction_at,
-        cast(transaction_at as timestamp) as transaction_local_at
+        cast(transaction_at as timestamp) as transaction_local_at,
+        -- when the winning delivery was loaded (UTC); drives incremental models
+        _loaded_at as loaded_at
 
     from source
 ),

@@ -1,0 +1,156 @@
+"""Daily scoring with the approved models: churn probability, risk band and top-3
+reason codes, lifetime value, behaviour segment; drift of the score and the top
+features against the training window. Writes one row per customer for the score
+date into scores.customer_scores and one row per watched variable into
+scores.score_drift (re-scoring a date replaces that date's rows). Never trains:
+without an approved model it writes nothing and says so (run the monthly training).
+
+    uv run python -m scoring.score --score-date 2025-12-31 --run-id manual__1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from include.config import Settings, load_settings
+from scoring import model_store, warehouse_io
+from scoring.churn_model import RISK_BANDS, risk_bands
+from scoring.customer_value import VALUE_COLUMNS, predict_lifetime_value, value_summary
+from scoring.drift import drift_report, drift_warnings, references_from_dict
+from scoring.features import behaviour_features
+from scoring.reason_codes import reason_contributions, top_reasons
+from scoring.segments import assign_segments
+from scoring.train import SCORE_VARIABLE, current_population, load_panel
+
+log = logging.getLogger(__name__)
+
+
+def lifetime_values(
+    settings: Settings,
+    models: model_store.ScoringModels,
+    score_date: date,
+    month: date,
+    customers: pd.Series,
+) -> pd.DataFrame:
+    """VALUE_COLUMNS per scored customer (NULL without a fitted model or transactions)."""
+    empty = pd.DataFrame(
+        np.nan, index=pd.Index(customers, name="customer_id"), columns=VALUE_COLUMNS
+    )
+    if models.lifetime_value is None:
+        return empty
+    activity = warehouse_io.read_customer_activity(settings.warehouse_path, score_date, month)
+    predicted = predict_lifetime_value(models.lifetime_value, value_summary(activity, score_date))
+    return predicted.reindex(empty.index)
+
+
+def segment_columns(
+    settings: Settings, models: model_store.ScoringModels, population: pd.DataFrame
+) -> pd.DataFrame:
+    if models.segments is None:
+        return pd.DataFrame({"segment_id": pd.NA, "segment_name": None}, index=population.index)
+    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path)
+    assigned = assign_segments(models.segments, behaviour_features(population, holdings))
+    return assigned[["segment_id", "segment_name"]].set_axis(population.index)
+
+
+def score_customers(
+    settings: Settings, score_date: date, run_id: str, scored_at: datetime | None = None
+) -> dict[str, Any]:
+    """Score every customer with an open account in the feature month; JSON-ready summary."""
+    version = model_store.approved_version(settings.model_store_path)
+    if version is None:
+        message = "no approved model yet: run the monthly training (DAG churn_model_training)"
+        log.warning(message)
+        warehouse_io.ensure_score_tables(settings.warehouse_path)
+        return {
+            "run_id": run_id,
+            "score_date": str(score_date),
+            "status": "no_approved_model",
+            "customers_scored": 0,
+            "notes": [message],
+        }
+    models, metadata = model_store.load_model(settings.model_store_path, version)
+    panel, month, complete = load_panel(settings, score_date)
+    population = current_population(panel, month)
+
+    probabilities = models.churn.predict_probability(population)
+    low, high = warehouse_io.read_risk_band_cutoffs(settings.warehouse_path)
+    reasons = top_reasons(
+        reason_contributions(models.churn.predict_probability, population, models.reason_reference),
+        population,
+    )
+    values = lifetime_values(settings, models, score_date, month, population["customer_id"])
+    segments = segment_columns(settings, models, population)
+
+    stamp = scored_at or datetime.now(UTC).replace(tzinfo=None)
+    rows = len(population)
+    scores = pd.DataFrame(
+        {
+            "score_date": [score_date] * rows,
+            "customer_id": population["customer_id"].astype(str).to_numpy(),
+            "feature_month_start_date": [month] * rows,
+            "churn_probability": probabilities,
+            "churn_risk_band": risk_bands(probabilities, low, high),
+            **{column: reasons[column].to_numpy() for column in reasons.columns},
+            **{column: values[column].to_numpy() for column in VALUE_COLUMNS},
+            "segment_id": segments["segment_id"].to_numpy(),
+            "segment_name": segments["segment_name"].to_numpy(),
+            "model_version": [version] * rows,
+            "run_id": [run_id] * rows,
+            "scored_at": pd.Series([stamp] * rows, dtype="datetime64[us]"),
+        }
+    )
+    written = warehouse_io.write_scores(settings.warehouse_path, score_date, scores)
+
+    current = population.assign(**{SCORE_VARIABLE: probabilities})
+    report = drift_report(references_from_dict(metadata["drift_references"]), current)
+    drift = report.assign(
+        score_date=score_date, model_version=version, run_id=run_id, computed_at=stamp
+    )[[name for name, _ in warehouse_io.DRIFT_COLUMNS]]
+    warehouse_io.write_drift(settings.warehouse_path, score_date, drift)
+    warnings = drift_warnings(report)
+    for warning in warnings:
+        log.warning(warning)
+
+    band_counts = scores["churn_risk_band"].value_counts()
+    return {
+        "run_id": run_id,
+        "score_date": str(score_date),
+        "status": "scored",
+        "feature_month": str(month),
+        "feature_month_complete": complete,
+        "customers_scored": written,
+        "risk_band_counts": {band: int(band_counts.get(band, 0)) for band in RISK_BANDS},
+        "mean_churn_probability": float(probabilities.mean()) if written else None,
+        "mean_predicted_value_12m": float(np.nanmean(values["predicted_value_12m"]))
+        if written and values["predicted_value_12m"].notna().any()
+        else None,
+        "segments": scores["segment_name"].value_counts().to_dict(),
+        "model_version": version,
+        "drift": {row.variable: round(float(row.psi), 4) for row in report.itertuples()},
+        "drift_warnings": warnings,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--score-date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
+    parser.add_argument("--run-id", required=True, help="run identifier stored with the scores")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    summary = score_customers(load_settings(), arguments.score_date, arguments.run_id)
+    json.dump(summary, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

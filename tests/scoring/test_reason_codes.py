@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring.reason_codes import (
+    REASON_BY_CODE,
+    REASON_GROUPS,
+    reason_contributions,
+    reference_values,
+    top_reasons,
+)
+
+GROUPED_FEATURES = sorted({name for group in REASON_GROUPS for name in group.features})
+# a toy linear "model": the probability drop when a feature goes to a reference of
+# 0 is weight * value, so every contribution below can be worked out by hand
+WEIGHTS = {
+    "real_estate_payment_share_3m": 0.2,
+    "other_bank_outflow_share_3m": 0.3,
+    "complaint_count_90d": 0.05,
+    "aum_trend_1m": -0.1,
+    "aum_trend_3m": -0.4,
+    "is_payroll_missing": 0.1,
+    "matured_campaign_deposit_count_3m": 0.0,
+}
+
+
+def predict(features: pd.DataFrame) -> np.ndarray:
+    return 0.1 + sum(weight * features[name].to_numpy(float) for name, weight in WEIGHTS.items())
+
+
+def customers() -> pd.DataFrame:
+    quiet = dict.fromkeys(WEIGHTS, 0.0)
+    return pd.DataFrame(
+        [
+            # A: no specific evidence (property 25% < 30%, other banks 40% < 50%)
+            {
+                **quiet,
+                "real_estate_payment_share_3m": 0.25,
+                "other_bank_outflow_share_3m": 0.4,
+                "aum_trend_1m": -0.5,
+                "aum_trend_3m": -0.5,
+                "is_payroll_missing": 1.0,
+            },
+            # B: two groups push the score up, AUM growth pulls it down
+            {
+                **quiet,
+                "other_bank_outflow_share_3m": 0.2,
+                "aum_trend_3m": 0.3,
+                "is_payroll_missing": 1.0,
+            },
+            # C: nothing pushes the score up
+            {**quiet, "aum_trend_3m": 0.2},
+            # D: evidence of a property purchase and a complaint, AUM falling most
+            {
+                **quiet,
+                "real_estate_payment_share_3m": 0.5,
+                "complaint_count_90d": 1.0,
+                "aum_trend_3m": -1.0,
+                "other_bank_outflow_share_3m": 0.1,
+            },
+        ],
+        index=pd.Index(["A", "B", "C", "D"], name="customer_id"),
+    )
+
+
+def test_contributions_are_the_drop_when_a_group_is_neutralised() -> None:
+    reference = pd.Series(0.0, index=GROUPED_FEATURES)
+    contributions = reason_contributions(predict, customers(), reference)
+    # groups without any of their features in the frame are left out
+    assert list(contributions.columns) == [
+        "property_payment",
+        "campaign_deposit_matured",
+        "outflows_to_other_banks",
+        "recent_complaint",
+        "aum_falling",
+        "payroll_stopped",
+    ]
+    a = contributions.loc["A"]
+    assert a["property_payment"] == pytest.approx(0.2 * 0.25)
+    assert a["outflows_to_other_banks"] == pytest.approx(0.3 * 0.4)
+    # the whole group at once: both trends
+    assert a["aum_falling"] == pytest.approx(0.4 * 0.5 + 0.1 * 0.5)
+    assert a["payroll_stopped"] == pytest.approx(0.1)
+    assert a["recent_complaint"] == a["campaign_deposit_matured"] == 0.0
+    assert contributions.loc["B", "aum_falling"] == pytest.approx(-0.12)
+
+
+def test_a_non_zero_reference_is_what_the_group_is_compared_with() -> None:
+    reference = pd.Series(0.0, index=GROUPED_FEATURES)
+    reference["other_bank_outflow_share_3m"] = 0.3
+    contributions = reason_contributions(predict, customers(), reference)
+    assert contributions.loc["A", "outflows_to_other_banks"] == pytest.approx(0.3 * 0.1)
+    assert contributions.loc["B", "outflows_to_other_banks"] == pytest.approx(-0.3 * 0.1)
+
+
+def test_top_reasons_rank_positive_contributions() -> None:
+    features = customers()
+    reference = pd.Series(0.0, index=GROUPED_FEATURES)
+    reasons = top_reasons(reason_contributions(predict, features, reference), features)
+    # NULL codes as None, whatever missing-value marker the column dtype uses
+    codes = reasons[["reason_code_1", "reason_code_2", "reason_code_3"]]
+    codes = codes.astype(object).where(codes.notna(), None)
+    # A: aum_falling 0.25 > outflows 0.12 > payroll 0.10 > property 0.05 (4th, dropped)
+    assert list(codes.loc["A"]) == ["aum_falling", "outflows_to_other_banks", "payroll_stopped"]
+    # B: only two groups push the score up: the third code is NULL
+    assert list(codes.loc["B"]) == ["payroll_stopped", "outflows_to_other_banks", None]
+    # C: none does
+    assert list(codes.loc["C"]) == [None, None, None]
+    assert pd.isna(reasons.loc["C", "reason_summary"])
+    # the summary names the customer's own figures, in the codes' order
+    assert reasons.loc["A", "reason_summary"] == (
+        "AUM changed -50% against the 3 months before; "
+        "40% of outflows went to other banks in 3 months; "
+        "salary no longer paid in after 3 months with it"
+    )
+    assert reasons.loc["B", "reason_summary"] == (
+        "salary no longer paid in after 3 months with it; "
+        "20% of outflows went to other banks in 3 months"
+    )
+
+
+def test_specific_evidence_leads_in_metrics_order() -> None:
+    features = customers()
+    reference = pd.Series(0.0, index=GROUPED_FEATURES)
+    reasons = top_reasons(reason_contributions(predict, features, reference), features)
+    # D: AUM falling contributes most (0.4), but a property payment of 50% of prior
+    # AUM and a complaint are evidence of METRICS.md reasons 1 and 4: they lead
+    d = reasons.loc["D"]
+    assert [d["reason_code_1"], d["reason_code_2"], d["reason_code_3"]] == [
+        "property_payment",
+        "recent_complaint",
+        "aum_falling",
+    ]
+    assert d["reason_summary"] == (
+        "large payment to a property seller (50% of prior AUM); "
+        "1 complaint(s) in the last 90 days; "
+        "AUM changed -100% against the 3 months before"
+    )
+
+
+def test_codes_map_to_metrics_churn_reasons() -> None:
+    assert len(REASON_BY_CODE) == len(REASON_GROUPS)  # codes are unique
+    assert {group.churn_reason for group in REASON_GROUPS} == {
+        "property_purchase",
+        "campaign_deposit_maturity",
+        "rate_competition",
+        "service_dissatisfaction",
+        "disengagement",
+    }
+
+
+def test_reference_is_the_median_of_the_stayers() -> None:
+    training = pd.DataFrame(0.0, index=range(5), columns=GROUPED_FEATURES)
+    training["aum_trend_3m"] = [0.1, 0.2, 0.3, -0.9, -0.8]
+    training["complaint_count_90d"] = [0.0, 0.0, 1.0, 3.0, 2.0]
+    training["active_share_6"] = np.nan  # a feature without values gets 0
+    training["churned"] = [False, False, False, True, True]
+    reference = reference_values(training)
+    assert set(reference.index) == set(GROUPED_FEATURES)
+    assert reference["aum_trend_3m"] == pytest.approx(0.2)
+    assert reference["complaint_count_90d"] == 0.0
+    assert reference["active_share_6"] == 0.0
+    # only churners: their median is the best there is
+    everyone = reference_values(training.assign(churned=True))
+    assert everyone["aum_trend_3m"] == pytest.approx(0.1)
