@@ -90,7 +90,8 @@ def dag_run_states(env: dict[str, str], dag_id: str) -> list[str]:
 
 def test_the_dag_runs_succeeded(pipeline_run: dict) -> None:
     env, log = pipeline_run["env"], pipeline_run["log"][-4000:]
-    assert dag_run_states(env, "customer_operations_daily") == ["success", "success"], log
+    # a later `dags test` of the same logical date replaces the run's record
+    assert dag_run_states(env, "customer_operations_daily") == ["success"], log
     assert dag_run_states(env, "churn_model_training") == ["success"], log
 
 
