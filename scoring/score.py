@@ -47,7 +47,13 @@ def lifetime_values(
     if models.lifetime_value is None:
         return empty
     activity = warehouse_io.read_customer_activity(settings.warehouse_path, score_date, month)
-    predicted = predict_lifetime_value(models.lifetime_value, value_summary(activity, score_date))
+    try:
+        summary = value_summary(activity, score_date)
+        predicted = predict_lifetime_value(models.lifetime_value, summary)
+    except ValueError as error:
+        # lifetime value must not hold back the churn scores relationship managers act on
+        log.warning("lifetime value left empty: %s", error)
+        return empty
     return predicted.reindex(empty.index)
 
 
