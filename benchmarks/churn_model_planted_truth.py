@@ -12,7 +12,7 @@ training, the latest two labelled ones for testing) and reports:
   points at the planted reason (scoring.reason_codes maps each code to the
   METRICS.md churn reason it is evidence of), per planted reason.
 
-    export BANK_DATA_DIR=/tmp/bank; . bin/env.sh
+    export BANK_DATA_DIR=<data dir of the bank>; . bin/env.sh
     uv run python benchmarks/churn_model_planted_truth.py --as-of 2025-12-31
 """
 
