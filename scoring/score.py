@@ -10,19 +10,17 @@ without an approved model it writes nothing and says so (run the monthly trainin
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from include.config import Settings, load_settings
+from include.config import Settings
 from scoring import model_store, warehouse_io
 from scoring.churn_model import RISK_BANDS, risk_bands
+from scoring.cli import run_dated_job
 from scoring.customer_value import VALUE_COLUMNS, predict_lifetime_value, value_summary
 from scoring.drift import drift_report, drift_warnings, references_from_dict
 from scoring.features import behaviour_features
@@ -147,15 +145,7 @@ def score_customers(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--score-date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    parser.add_argument("--run-id", required=True, help="run identifier stored with the scores")
-    arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    summary = score_customers(load_settings(), arguments.score_date, arguments.run_id)
-    json.dump(summary, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-    return 0
+    return run_dated_job(__doc__.split("\n\n")[0], "score-date", score_customers, argv)
 
 
 if __name__ == "__main__":

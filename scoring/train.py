@@ -24,17 +24,14 @@ that window is unseen by both). Every decision goes to the store's decisions.jso
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
-import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 import sklearn
 
-from include.config import Settings, load_settings
+from include.config import Settings
 from scoring import model_store, warehouse_io
 from scoring.churn_model import (
     LABEL_HORIZON_MONTHS,
@@ -43,6 +40,7 @@ from scoring.churn_model import (
     assemble_training_set,
     train_churn_model,
 )
+from scoring.cli import run_dated_job
 from scoring.customer_value import fit_lifetime_value, value_summary
 from scoring.drift import reference_distributions, references_to_dict
 from scoring.evaluation import score_report
@@ -248,15 +246,7 @@ def _lifetime_value_metadata(model: Any) -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--as-of", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    parser.add_argument("--run-id", required=True, help="run identifier stored with the model")
-    arguments = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    summary = train_models(load_settings(), arguments.as_of, arguments.run_id)
-    json.dump(summary, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-    return 0
+    return run_dated_job(__doc__.split("\n\n")[0], "as-of", train_models, argv)
 
 
 if __name__ == "__main__":
