@@ -2,7 +2,9 @@
 -- had an open day or a posted transaction: average balance, margin income, fee
 -- income and contribution (METRICS.md "Contribution": average balance x product
 -- margin / 12, plus fee income posted in the month), and the money flows
--- fct_customer_months sums per customer.
+-- fct_customer_months sums per customer. Each figure is rounded half up to
+-- cents once, from the exact month total (macro round_half_up): the margin is
+-- balance day total x annual margin / (covered days x 12), not a rounded average.
 -- Average balance divides the month's sum of end-of-day balances by the month's
 -- covered calendar days, like month-average AUM: days the account is not open
 -- count as 0. Flows (inflows, outflows, outflows to other banks) are on AUM
@@ -144,8 +146,8 @@ averaged as (
         accounts_classified.is_aum,
         account_months.month_start_date,
         accounts_classified.annual_margin_rate,
-        coalesce(balance_months.balance_day_total, 0) / reporting_months.covered_day_count
-            as average_balance_amount,
+        coalesce(balance_months.balance_day_total, 0) as balance_day_total,
+        reporting_months.covered_day_count,
         coalesce(transaction_months.inflow_amount, 0) as inflow_amount,
         coalesce(transaction_months.outflow_amount, 0) as outflow_amount,
         coalesce(transaction_months.other_bank_outflow_amount, 0) as other_bank_outflow_amount,
@@ -167,6 +169,34 @@ averaged as (
             and account_months.month_start_date = transaction_months.month_start_date
 ),
 
+rounded as (
+    select
+        account_id,
+        customer_id,
+        product_code,
+        product_category,
+        is_aum,
+        month_start_date,
+        annual_margin_rate,
+        cast(
+            {{ round_half_up('balance_day_total', 'covered_day_count', input_scale=2) }}
+            as decimal(18, 2)
+        ) as average_balance_amount,
+        cast(
+            {{ round_half_up(
+                'balance_day_total * annual_margin_rate', 'covered_day_count * 12', input_scale=8
+            ) }}
+            as decimal(18, 2)
+        ) as margin_income_amount,
+        cast(fee_income_amount as decimal(18, 2)) as fee_income_amount,
+        cast(inflow_amount as decimal(18, 2)) as inflow_amount,
+        cast(outflow_amount as decimal(18, 2)) as outflow_amount,
+        cast(other_bank_outflow_amount as decimal(18, 2)) as other_bank_outflow_amount,
+        cast(payroll_credit_count as integer) as payroll_credit_count,
+        cast(payroll_credit_amount as decimal(18, 2)) as payroll_credit_amount
+    from averaged
+),
+
 final as (
     select
         account_id,
@@ -176,20 +206,16 @@ final as (
         is_aum,
         month_start_date,
         annual_margin_rate,
-        cast(round(average_balance_amount, 2) as decimal(18, 2)) as average_balance_amount,
-        cast(round(average_balance_amount * annual_margin_rate / 12, 2) as decimal(18, 2))
-            as margin_income_amount,
-        cast(fee_income_amount as decimal(18, 2)) as fee_income_amount,
-        cast(
-            round(average_balance_amount * annual_margin_rate / 12, 2) + fee_income_amount
-            as decimal(18, 2)
-        ) as contribution_amount,
-        cast(inflow_amount as decimal(18, 2)) as inflow_amount,
-        cast(outflow_amount as decimal(18, 2)) as outflow_amount,
-        cast(other_bank_outflow_amount as decimal(18, 2)) as other_bank_outflow_amount,
-        cast(payroll_credit_count as integer) as payroll_credit_count,
-        cast(payroll_credit_amount as decimal(18, 2)) as payroll_credit_amount
-    from averaged
+        average_balance_amount,
+        margin_income_amount,
+        fee_income_amount,
+        cast(margin_income_amount + fee_income_amount as decimal(18, 2)) as contribution_amount,
+        inflow_amount,
+        outflow_amount,
+        other_bank_outflow_amount,
+        payroll_credit_count,
+        payroll_credit_amount
+    from rounded
 )
 
 select * from final

@@ -207,7 +207,11 @@ evidence as (
         cast(
             case
                 when window_outflows.outflow_amount > 0
-                    then round(window_outflows.other_bank_outflow_amount / window_outflows.outflow_amount, 4)
+                    then {{ round_half_up(
+                        'window_outflows.other_bank_outflow_amount',
+                        'window_outflows.outflow_amount',
+                        scale=4, input_scale=2
+                    ) }}
             end as decimal(9, 4)
         ) as other_bank_outflow_share,
         decline_complaints.customer_id is not null as has_decline_complaint

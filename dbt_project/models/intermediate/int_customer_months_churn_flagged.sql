@@ -52,11 +52,12 @@ windowed as (
             order by customer_months.month_start_date
             rows between {{ prior_months }} preceding and 1 preceding
         ) as prior_month_count,
-        avg(customer_months.month_average_aum) over (
+        -- a sum, not avg(): the comparisons below stay exact decimals
+        sum(customer_months.month_average_aum) over (
             partition by customer_months.customer_id
             order by customer_months.month_start_date
             rows between {{ prior_months }} preceding and 1 preceding
-        ) as prior_average_aum,
+        ) as prior_aum_total,
         lag(customer_months.month_average_aum, 3) over (
             partition by customer_months.customer_id
             order by customer_months.month_start_date
@@ -82,7 +83,7 @@ flagged as (
         cast(
             case
                 when windowed.prior_month_count = {{ prior_months }}
-                    then round(windowed.prior_average_aum, 2)
+                    then {{ round_half_up('windowed.prior_aum_total', prior_months, input_scale=2) }}
             end as decimal(18, 2)
         ) as prior_3m_average_aum,
         not windowed.has_open_account_at_month_end as is_closed,
@@ -92,8 +93,9 @@ flagged as (
         ) as is_newly_closed,
         coalesce(
             windowed.prior_month_count = {{ prior_months }}
-            and windowed.prior_average_aum >= {{ min_prior_aum }}
-            and windowed.month_average_aum < {{ drop_ratio }} * windowed.prior_average_aum,
+            and windowed.prior_aum_total >= {{ min_prior_aum }} * {{ prior_months }}
+            and windowed.month_average_aum * {{ prior_months }}
+            < {{ drop_ratio }} * windowed.prior_aum_total,
             false
         ) as is_value_churn,
         -- the first month of a customer's history cannot show a change
@@ -103,9 +105,11 @@ flagged as (
         ) as is_dormant_churn,
         case
             when windowed.month_average_aum_3_months_before > 0
-                then cast(round(
-                    windowed.month_average_aum / windowed.month_average_aum_3_months_before - 1, 4
-                ) as decimal(12, 4))
+                then cast({{ round_half_up(
+                    'windowed.month_average_aum - windowed.month_average_aum_3_months_before',
+                    'windowed.month_average_aum_3_months_before',
+                    scale=4, input_scale=2
+                ) }} as decimal(12, 4))
         end as aum_trend_3m,
         cast(
             {{ dbt.datediff('windowed.first_opened_date', 'windowed.last_covered_date', 'month') }}

@@ -201,15 +201,14 @@ measured as (
         customer_months.month_end_date,
         customer_months.customer_type,
         customer_months.is_complete_month,
-        -- rounded half up to cents first, so the tier follows the figure BI shows.
-        -- floor((2 x cents + days) / (2 x days)) is exact even where the engine
-        -- divides in floating point (DuckDB does for decimals): round(x / days, 2)
-        -- there can turn 820,266.705 into 820,266.70.
+        -- rounded half up to cents first, so the tier follows the figure BI shows
+        -- (macro round_half_up: exact, where round(x / days, 2) in floating point
+        -- can turn 820,266.705 into 820,266.70).
         cast(
-            floor(
-                (coalesce(monthly_aum.aum_day_total, 0) * 200 + ({{ covered_day_count }}))
-                / (2.0 * ({{ covered_day_count }}))
-            ) / 100 as decimal(18, 2)
+            {{ round_half_up(
+                'coalesce(monthly_aum.aum_day_total, 0)', covered_day_count, input_scale=2
+            ) }}
+            as decimal(18, 2)
         ) as month_average_aum,
         cast(coalesce(month_end_aum.aum_amount, 0) as decimal(18, 2)) as month_end_aum,
         cast(coalesce(monthly_transactions.customer_initiated_transaction_count, 0) as integer)

@@ -100,21 +100,21 @@ final as (
         cast(
             case
                 when has_full_lookback
-                    then round(cast(from_lower_tier_count as decimal(18, 6)) / customer_count, 4)
+                    then {{ round_half_up('from_lower_tier_count', 'customer_count', scale=4) }}
             end as decimal(5, 4)
         ) as from_lower_tier_share,
         cast(
             case
                 when has_full_lookback
-                    then round(cast(new_customer_count as decimal(18, 6)) / customer_count, 4)
+                    then {{ round_half_up('new_customer_count', 'customer_count', scale=4) }}
             end as decimal(5, 4)
         ) as new_customer_share,
         cast(
             case
                 when has_full_lookback
-                    then round(
-                        cast(from_same_or_higher_tier_count as decimal(18, 6)) / customer_count, 4
-                    )
+                    then {{ round_half_up(
+                        'from_same_or_higher_tier_count', 'customer_count', scale=4
+                    ) }}
             end as decimal(5, 4)
         ) as from_same_or_higher_tier_share
     from counted

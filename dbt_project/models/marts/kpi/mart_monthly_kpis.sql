@@ -314,28 +314,27 @@ final as (
         cast(active_customer_count as integer) as active_customer_count,
         cast(digitally_active_customer_count as integer) as digitally_active_customer_count,
         cast(
-            round(cast(active_customer_count as decimal(18, 6)) / nullif(customer_count, 0), 4)
+            {{ round_half_up('active_customer_count', 'customer_count', scale=4) }}
             as decimal(9, 4)
         ) as active_rate,
         cast(
-            round(
-                cast(digitally_active_customer_count as decimal(18, 6)) / nullif(customer_count, 0),
-                4
-            ) as decimal(9, 4)
+            {{ round_half_up('digitally_active_customer_count', 'customer_count', scale=4) }}
+            as decimal(9, 4)
         ) as digitally_active_rate,
         cast(month_average_aum_total as decimal(20, 2)) as month_average_aum_total,
         cast(
-            round(month_average_aum_total / nullif(customer_count, 0), 2) as decimal(18, 2)
+            {{ round_half_up('month_average_aum_total', 'customer_count', input_scale=2) }}
+            as decimal(18, 2)
         ) as month_average_aum_per_customer,
         cast(case when has_previous_month then opening_customer_count end as integer)
             as opening_customer_count,
         cast(churned_customer_count as integer) as churned_customer_count,
         cast(
-            round(
-                cast(churned_customer_count as decimal(18, 6))
-                / nullif(case when has_previous_month then opening_customer_count end, 0),
-                4
-            ) as decimal(9, 4)
+            {{ round_half_up(
+                'churned_customer_count',
+                'case when has_previous_month then opening_customer_count end',
+                scale=4
+            ) }} as decimal(9, 4)
         ) as churn_rate,
         cast(churned_property_purchase_count as integer) as churned_property_purchase_count,
         cast(churned_campaign_deposit_maturity_count as integer)

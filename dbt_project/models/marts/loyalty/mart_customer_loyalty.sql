@@ -5,6 +5,16 @@
 {%- set active_lookback = var('active_months_lookback_months') | int %}
 {%- set primary_lookback = var('primary_bank_lookback_months') | int %}
 {%- set primary_min_months = var('primary_bank_min_payroll_months') | int %}
+{#- the components the seed weights, and each one's value per customer -#}
+{%- set loyalty_components = [
+    'tenure_months', 'product_depth', 'active_months_12', 'is_primary_bank'
+] %}
+{%- set component_values = {
+    'tenure_months': 'measured.tenure_months',
+    'product_depth': 'measured.product_depth',
+    'active_months_12': 'measured.active_months_12',
+    'is_primary_bank': 'case when measured.is_primary_bank then 1 else 0 end',
+} %}
 
 with
 
@@ -119,39 +129,67 @@ measured as (
         on month_totals.customer_id = open_categories.customer_id
 ),
 
--- each component capped at full_score_at and scaled to 0-1, weighted
-components as (
+-- the seed's weights and full-score points side by side, one column pair per
+-- component
+weights as (
     select
-        measured.customer_id,
-        loyalty_score_weights.weight
-        * case
-            when loyalty_score_weights.loyalty_component = 'tenure_months'
-                then measured.tenure_months
-            when loyalty_score_weights.loyalty_component = 'product_depth'
-                then measured.product_depth
-            when loyalty_score_weights.loyalty_component = 'active_months_12'
-                then measured.active_months_12
-            when loyalty_score_weights.loyalty_component = 'is_primary_bank'
-                then case when measured.is_primary_bank then 1 else 0 end
-        end
-        / loyalty_score_weights.full_score_at as uncapped_points,
-        loyalty_score_weights.weight as full_points
-    from measured
-    cross join loyalty_score_weights
+        {%- for component in loyalty_components %}
+        max(case when loyalty_component = '{{ component }}' then weight end)
+            as {{ component }}_weight,
+        max(case when loyalty_component = '{{ component }}' then full_score_at end)
+            as {{ component }}_full_score_at{{ "," if not loop.last }}
+        {%- endfor %}
+    from loyalty_score_weights
 ),
 
+-- each component capped at full_score_at
+capped as (
+    select
+        measured.customer_id,
+        {%- for component in loyalty_components %}
+        case
+            when {{ component_values[component] }} > weights.{{ component }}_full_score_at
+                then weights.{{ component }}_full_score_at
+            else {{ component_values[component] }}
+        end as {{ component }}_points{{ "," if not loop.last }}
+        {%- endfor %}
+    from measured
+    cross join weights
+),
+
+-- score = 100 x sum(weight x capped / full_score_at) / sum(weight), brought to
+-- one exact fraction over the product of the full-score points
+score_fractions as (
+    select
+        capped.customer_id,
+        100 * (
+            {%- for component in loyalty_components %}
+            weights.{{ component }}_weight * capped.{{ component }}_points
+            {%- for other in loyalty_components if other != component %}
+            * weights.{{ other }}_full_score_at
+            {%- endfor %}
+            {{- " +" if not loop.last }}
+            {%- endfor %}
+        ) as weighted_points,
+        (
+            {%- for component in loyalty_components %}
+            weights.{{ component }}_weight{{ " +" if not loop.last }}
+            {%- endfor %}
+        )
+        {%- for component in loyalty_components %}
+        * weights.{{ component }}_full_score_at
+        {%- endfor %} as full_points
+    from capped
+    cross join weights
+),
+
+-- rounded half up to one decimal, once (macro round_half_up)
 scores as (
     select
         customer_id,
-        round(
-            100.0 * sum(
-                case when uncapped_points > full_points then full_points else uncapped_points end
-            )
-            / sum(full_points),
-            1
-        ) as loyalty_score
-    from components
-    group by customer_id
+        {{ round_half_up('weighted_points', 'full_points', scale=1, input_scale=12) }}
+            as loyalty_score
+    from score_fractions
 ),
 
 final as (

@@ -68,7 +68,14 @@ tier_medians as (
     select
         customers.customer_type,
         customers.value_tier,
-        {{ median('window_totals.month_average_aum') }} as median_month_average_aum
+        -- the median of an even count can end in a half cent: taken with one more
+        -- decimal (DuckDB truncates a decimal median to its input's scale), then
+        -- rounded half up once
+        cast(
+            {{ round_half_up(
+                median('cast(window_totals.month_average_aum as decimal(38, 3))'), input_scale=3
+            ) }} as decimal(18, 2)
+        ) as median_month_average_aum
     from customers
     inner join window_totals
         on customers.customer_id = window_totals.customer_id
@@ -86,11 +93,10 @@ final as (
         cast(window_totals.contribution_12m as decimal(18, 2)) as contribution_12m,
         cast(window_totals.inflow_12m as decimal(18, 2)) as inflow_12m,
         next_tiers.next_value_tier,
-        cast(round(tier_medians.median_month_average_aum, 2) as decimal(18, 2))
-            as next_tier_median_month_average_aum,
+        tier_medians.median_month_average_aum as next_tier_median_month_average_aum,
         coalesce(
             window_totals.inflow_12m
-            >= {{ potential_ratio }} * round(tier_medians.median_month_average_aum, 2),
+            >= {{ potential_ratio }} * tier_medians.median_month_average_aum,
             false
         ) as is_potential
     from window_totals
