@@ -11,10 +11,17 @@ from scoring.lifetime_value.gamma_gamma import (
     GammaGammaParams,
     expected_average_value,
     fit_gamma_gamma,
+    left_out_counts,
+    value_basis,
 )
 from scoring.lifetime_value.optimise import DegenerateFitError
 from scoring.lifetime_value.predict import predict_customer_value
-from scoring.lifetime_value.summary import TransactionLogError, summarise_transactions
+from scoring.lifetime_value.summary import (
+    TransactionLogError,
+    purchase_occasions,
+    summarise_occasions,
+    summarise_transactions,
+)
 
 __all__ = [
     "BgNbdParams",
@@ -25,7 +32,11 @@ __all__ = [
     "expected_transactions",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "left_out_counts",
     "predict_customer_value",
     "probability_alive",
+    "purchase_occasions",
+    "summarise_occasions",
     "summarise_transactions",
+    "value_basis",
 ]

@@ -3,8 +3,10 @@
     uv run python -m scoring.lifetime_value --transactions log.csv \
         --calibration-end 1997-09-30 --output predictions.csv [--horizon 52]
 
-Prints the fitted parameters as JSON on stdout; exits 1 with a message naming the file,
-line and column when the log cannot be read.
+Prints the fitted parameters as JSON on stdout, with how many customers the Gamma-Gamma
+fit left out and why (no repeat purchases; a mean repeat value of 0, or below 0 after
+returns); exits 1 with a message naming the file, line and column when the log cannot be
+read.
 """
 
 from __future__ import annotations
@@ -22,7 +24,11 @@ import pandas as pd
 
 from scoring.lifetime_value import bgnbd, gamma_gamma
 from scoring.lifetime_value.predict import predict_customer_value
-from scoring.lifetime_value.summary import TransactionLogError, summarise_transactions
+from scoring.lifetime_value.summary import (
+    TransactionLogError,
+    purchase_occasions,
+    summarise_occasions,
+)
 
 # Data row i (0-based) of a CSV with one header line is line i + 2 of the file.
 FIRST_DATA_LINE = 2
@@ -78,27 +84,33 @@ def read_transaction_log(path: Path) -> pd.DataFrame:
 def fit_and_predict(arguments: argparse.Namespace) -> dict[str, Any]:
     """Summary, both fits and the predictions file; returns the report printed as JSON."""
     log = read_transaction_log(arguments.transactions)
-    summary = summarise_transactions(
+    occasions = purchase_occasions(
         log,
         arguments.calibration_end,
         customer_column=arguments.customer_column,
         date_column=arguments.date_column,
         amount_column=arguments.amount_column,
-        time_unit_days=arguments.time_unit_days,
         source=str(arguments.transactions),
     )
+    summary = summarise_occasions(
+        occasions,
+        arguments.calibration_end,
+        time_unit_days=arguments.time_unit_days,
+        customer_column=arguments.customer_column,
+    )
     frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]
+    monetary_value = summary["monetary_value"]
     transactions_params = bgnbd.fit_bgnbd(frequency, recency, age)
-    value_params = gamma_gamma.fit_gamma_gamma(frequency, summary["monetary_value"])
+    value_params = gamma_gamma.fit_gamma_gamma(frequency, monetary_value)
     predictions = predict_customer_value(
         summary, transactions_params, value_params, arguments.horizon
     )
     summary.join(predictions).to_csv(arguments.output)
 
-    repeat = summary[summary["frequency"] > 0]
+    fitted = summary[gamma_gamma.in_fit(frequency, monetary_value)]
     correlation = (
-        float(np.corrcoef(repeat["frequency"], repeat["monetary_value"])[0, 1])
-        if len(repeat) > 1
+        float(np.corrcoef(fitted["frequency"], fitted["monetary_value"])[0, 1])
+        if len(fitted) > 1
         else None
     )
     return {
@@ -107,24 +119,53 @@ def fit_and_predict(arguments: argparse.Namespace) -> dict[str, Any]:
         "time_unit_days": arguments.time_unit_days,
         "horizon": arguments.horizon,
         "customers": len(summary),
-        "repeat_customers": len(repeat),
+        "repeat_customers": int((frequency > 0).sum()),
+        # up to the calibration end: lines below 0, and purchase days (first ones included)
+        # whose lines net to 0 or less; both still count as transactions for BG/NBD
+        "returns": {
+            "negative_lines": int(occasions["negative_lines"].sum()),
+            "days_with_net_value_not_positive": int((occasions["value"] <= 0).sum()),
+        },
         "bgnbd": {
             **asdict(transactions_params),
             "log_likelihood": float(
                 bgnbd.log_likelihood(transactions_params, frequency, recency, age).sum()
             ),
+            "customers": len(summary),
         },
         "gamma_gamma": {
             **asdict(value_params),
             "log_likelihood": float(
-                gamma_gamma.log_likelihood(value_params, frequency, summary["monetary_value"]).sum()
+                gamma_gamma.log_likelihood(value_params, frequency, monetary_value).sum()
             ),
             # The Gamma-Gamma model assumes spend is independent of frequency.
             "frequency_monetary_value_correlation": correlation,
+            "customers": len(fitted),
+            # kept in BG/NBD, valued at the population mean value per transaction
+            "left_out": gamma_gamma.left_out_counts(frequency, monetary_value),
+            "left_out_value_per_transaction": value_params.population_mean,
         },
         "total_predicted_value": float(predictions["predicted_value"].sum()),
         "output": str(arguments.output),
     }
+
+
+def left_out_note(report: dict[str, Any]) -> str | None:
+    """One line for stderr when repeat customers were left out of the Gamma-Gamma fit."""
+    left_out = report["gamma_gamma"]["left_out"]
+    zero, negative = (
+        left_out[gamma_gamma.ZERO_MEAN_VALUE],
+        left_out[gamma_gamma.NEGATIVE_MEAN_VALUE],
+    )
+    if not zero + negative:
+        return None
+    value = report["gamma_gamma"]["left_out_value_per_transaction"]
+    return (
+        f"note: {zero + negative} of {report['repeat_customers']} repeat customers left out of "
+        f"the Gamma-Gamma fit ({zero} with a mean repeat value of 0, {negative} below 0 after "
+        f"returns); they keep their BG/NBD predictions and get the population mean value "
+        f"per transaction, {value:.6g}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    note = left_out_note(report)
+    if note:
+        print(note, file=sys.stderr)
     print(json.dumps(report, indent=2))
     return 0
 

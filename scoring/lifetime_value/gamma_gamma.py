@@ -7,6 +7,16 @@ customers. The data are each repeat customer's number of repeat transactions x
 (``frequency``) and their mean value m_x (``monetary_value``). The model assumes spend per
 transaction is independent of how often a customer buys; check the correlation of
 frequency and monetary value before relying on it.
+
+Who is in the fit (as in the published practice, e.g. the ``lifetimes`` package, whose
+Gamma-Gamma fitter refuses values <= 0 and whose documentation fits it on the customers
+with ``frequency > 0``): repeat customers whose mean repeat value is **positive**. The
+model is a Gamma distribution of spend and has no room for a mean of 0 or below (all
+purchases free, or returns netting the repeat days to nothing or less). Those customers
+are left out of the fit but not out of the predictions: like a customer without repeat
+purchases, they get the population mean value p gamma / (q - 1), which is what the
+conditional expectation gives when no positive spend has been observed (x = 0). The
+counts and reasons are in ``value_basis`` / ``left_out_counts``.
 """
 
 from __future__ import annotations
@@ -18,6 +28,13 @@ from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
 from scoring.lifetime_value.optimise import minimise_log_parameters
+
+# value_basis labels: how a customer's expected value per transaction is obtained.
+OWN_HISTORY = "own_history"  # in the fit: the conditional expectation given x and m_x
+NO_REPEAT_TRANSACTIONS = "no_repeat_transactions"  # x = 0: population mean
+ZERO_MEAN_VALUE = "zero_mean_value"  # x > 0, m_x = 0: left out, population mean
+NEGATIVE_MEAN_VALUE = "negative_mean_value"  # x > 0, m_x < 0: left out, population mean
+LEFT_OUT_REASONS: tuple[str, ...] = (NO_REPEAT_TRANSACTIONS, ZERO_MEAN_VALUE, NEGATIVE_MEAN_VALUE)
 
 
 @dataclass(frozen=True)
@@ -78,41 +95,60 @@ def _log_likelihood_terms(
     return values, np.column_stack([p * d_p, q * d_q, gamma * d_gamma])
 
 
-def _repeat_customers(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    repeat = x > 0
-    if not repeat.any():
+def in_fit(frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
+    """True for the customers the Gamma-Gamma model is fit on: frequency > 0 and a
+    positive mean repeat value."""
+    x, m = _check_inputs(frequency, monetary_value)
+    return (x > 0) & (m > 0)
+
+
+def value_basis(frequency: ArrayLike, monetary_value: ArrayLike) -> np.ndarray:
+    """Per customer, ``OWN_HISTORY`` (in the fit) or the reason it is left out."""
+    x, m = _check_inputs(frequency, monetary_value)
+    return np.select(
+        [x == 0, m > 0, m == 0],
+        [NO_REPEAT_TRANSACTIONS, OWN_HISTORY, ZERO_MEAN_VALUE],
+        default=NEGATIVE_MEAN_VALUE,
+    ).astype(object)
+
+
+def left_out_counts(frequency: ArrayLike, monetary_value: ArrayLike) -> dict[str, int]:
+    """How many customers the fit leaves out, by reason (every reason, zeros included)."""
+    basis = value_basis(frequency, monetary_value)
+    return {reason: int((basis == reason).sum()) for reason in LEFT_OUT_REASONS}
+
+
+def _fit_sample(x: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    usable = (x > 0) & (m > 0)
+    if not usable.any():
         raise ValueError(
-            "cannot fit the Gamma-Gamma model: no repeat customers (frequency > 0); it is fit "
-            "on the values of repeat transactions only"
+            "cannot fit the Gamma-Gamma model: no repeat customer (frequency > 0) with a "
+            f"positive mean value ({int((x > 0).sum())} repeat customers, none with a mean "
+            "repeat value > 0)"
         )
-    not_positive = repeat & (m <= 0)
-    if not_positive.any():
-        i = int(not_positive.argmax())
-        raise ValueError(
-            f"customer at position {i}: monetary_value must be > 0 for a repeat customer, "
-            f"got {m[i]} (net out refunds before summarising)"
-        )
-    return x[repeat], m[repeat]
+    return x[usable], m[usable]
 
 
 def log_likelihood(
     params: GammaGammaParams, frequency: ArrayLike, monetary_value: ArrayLike
 ) -> np.ndarray:
-    """Log-likelihood of each *repeat* customer's mean value (customers with frequency 0
-    carry no information about spend and are left out); sum it for the total."""
-    x, m = _repeat_customers(*_check_inputs(frequency, monetary_value))
+    """Log-likelihood of the mean value of each customer in the fit (``in_fit``: repeat
+    customers with a positive mean value; the others carry no information the model can
+    use and are left out); sum it for the total."""
+    x, m = _fit_sample(*_check_inputs(frequency, monetary_value))
     return _log_likelihood_terms(np.array([params.p, params.q, params.gamma]), x, m)[0]
 
 
 def fit_gamma_gamma(frequency: ArrayLike, monetary_value: ArrayLike) -> GammaGammaParams:
-    """Maximum-likelihood Gamma-Gamma parameters from the repeat customers (frequency > 0).
+    """Maximum-likelihood Gamma-Gamma parameters from the repeat customers (frequency > 0)
+    with a positive mean value (``in_fit``); the others are left out, not refused.
 
     gamma is searched relative to the mean m_x, so that the fit does not depend on the
     currency unit. Deterministic start: p = 1, q = 2 and gamma = mean m_x, which makes the
     model's mean value p * gamma / (q - 1) equal the observed mean. Raises
     DegenerateFitError when the likelihood has no interior maximum (see optimise.py).
     """
-    x, m = _repeat_customers(*_check_inputs(frequency, monetary_value))
+    x, m = _fit_sample(*_check_inputs(frequency, monetary_value))
     units = np.array([1.0, 1.0, m.mean()])
     start = np.log([1.0, 2.0, 1.0])
 
@@ -134,8 +170,11 @@ def expected_average_value(
 ) -> np.ndarray:
     """E[value per transaction | x, m_x] = (gamma + x m_x) p / (p x + q - 1): a weighted
     mean of the population mean and the customer's own mean m_x, the weight of m_x
-    growing with x. Customers with frequency 0 get the population mean."""
+    growing with x. Customers with frequency 0 get the population mean (x = 0 in the
+    formula), and so do the customers left out of the fit because their mean value is
+    <= 0: no positive spend observed is, for this model, no spend observed."""
     x, m = _check_inputs(frequency, monetary_value)
     population = params.population_mean
-    weight = params.p * x / (params.p * x + params.q - 1)
-    return (1 - weight) * population + weight * np.where(x > 0, m, 0.0)
+    observed = (x > 0) & (m > 0)
+    weight = np.where(observed, params.p * x / (params.p * x + params.q - 1), 0.0)
+    return (1 - weight) * population + weight * np.where(observed, m, 0.0)

@@ -6,7 +6,11 @@ import numpy as np
 import pandas as pd
 
 from scoring.lifetime_value.bgnbd import BgNbdParams, expected_transactions, probability_alive
-from scoring.lifetime_value.gamma_gamma import GammaGammaParams, expected_average_value
+from scoring.lifetime_value.gamma_gamma import (
+    GammaGammaParams,
+    expected_average_value,
+    value_basis,
+)
 from scoring.lifetime_value.summary import SUMMARY_COLUMNS
 
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -14,6 +18,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "probability_alive",
     "expected_value_per_transaction",
     "predicted_value",
+    "value_basis",
 )
 
 
@@ -25,7 +30,9 @@ def predict_customer_value(
 ) -> pd.DataFrame:
     """Per customer (same index as ``summary``): expected transactions in the next
     ``horizon`` time units, P(alive) now, expected value per transaction and their product,
-    ``predicted_value``, undiscounted.
+    ``predicted_value``, undiscounted; ``value_basis`` says where the value comes from
+    (``own_history``: the Gamma-Gamma conditional expectation; otherwise why the customer
+    is not in the Gamma-Gamma fit and gets the population mean).
 
     The product is the expected value because the Gamma-Gamma model takes spend per
     transaction to be independent of the number of transactions.
@@ -51,6 +58,7 @@ def predict_customer_value(
             "probability_alive": probability_alive(bgnbd, frequency, recency, age),
             "expected_value_per_transaction": value,
             "predicted_value": transactions * value,
+            "value_basis": value_basis(frequency, summary["monetary_value"]),
         },
         index=summary.index,
     )

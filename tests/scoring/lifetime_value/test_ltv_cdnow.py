@@ -65,3 +65,22 @@ def test_conditional_expectation_matches_the_published_example() -> None:
     params = bgnbd.BgNbdParams(**PUBLISHED_BGNBD)
     expected = bgnbd.expected_transactions(params, 39.0, [2], [30.43], [38.86])
     assert expected[0] == pytest.approx(1.226, abs=5e-4)
+
+
+def test_repeat_customers_without_positive_value_leave_the_gamma_gamma_fit_unchanged(
+    cdnow_summary: pd.DataFrame,
+) -> None:
+    # Two repeat customers with a mean value of 0 and of -15 added to CDNOW: the fit is
+    # the published one, to the last digit, and both are counted as left out.
+    frequency = pd.concat([cdnow_summary["frequency"], pd.Series([3, 1])])
+    monetary_value = pd.concat([cdnow_summary["monetary_value"], pd.Series([0.0, -15.0])])
+    with_them = gamma_gamma.fit_gamma_gamma(frequency, monetary_value)
+    without = gamma_gamma.fit_gamma_gamma(
+        cdnow_summary["frequency"], cdnow_summary["monetary_value"]
+    )
+    assert with_them == without
+    assert gamma_gamma.left_out_counts(frequency, monetary_value) == {
+        "no_repeat_transactions": 2357 - 946,
+        "zero_mean_value": 1,
+        "negative_mean_value": 1,
+    }

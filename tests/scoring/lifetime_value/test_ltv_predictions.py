@@ -15,9 +15,12 @@ from scoring.lifetime_value import (
     expected_average_value,
     expected_transactions,
     fit_gamma_gamma,
+    left_out_counts,
     predict_customer_value,
     probability_alive,
+    purchase_occasions,
     summarise_transactions,
+    value_basis,
 )
 
 BGNBD = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -111,11 +114,90 @@ def test_gamma_gamma_shrinks_towards_the_population_mean() -> None:
     assert 5.0 < low < population
 
 
-def test_gamma_gamma_needs_repeat_customers() -> None:
-    with pytest.raises(ValueError, match="no repeat customers"):
+def test_gamma_gamma_needs_a_repeat_customer_with_a_positive_value() -> None:
+    with pytest.raises(ValueError, match="no repeat customer"):
         fit_gamma_gamma([0, 0], [0.0, 0.0])
-    with pytest.raises(ValueError, match="position 1: monetary_value must be > 0"):
-        fit_gamma_gamma([1, 2], [3.0, -1.0])
+    # repeat customers whose mean value is 0 or negative are left out, not refused; with
+    # nobody left the fit has nothing to go on
+    with pytest.raises(ValueError, match="2 repeat customers, none with a mean repeat value > 0"):
+        fit_gamma_gamma([1, 2, 0], [0.0, -1.0, 0.0])
+
+
+def test_zero_and_negative_amounts_net_per_customer_and_day() -> None:
+    log = transaction_log(
+        [
+            # ordinary: a same-day return leaves 40 - 10 = 30 on 15 January
+            ("ordinary", "2024-01-01", 30.0),
+            ("ordinary", "2024-01-15", 40.0),
+            ("ordinary", "2024-01-15", -10.0),
+            ("ordinary", "2024-02-01", 20.0),
+            # zero: a repeat customer whose repeat purchases are all free
+            ("zero", "2024-01-02", 15.0),
+            ("zero", "2024-01-09", 0.0),
+            ("zero", "2024-01-23", "0.00"),
+            # negative: 10 bought and 25 returned on 17 January nets the day to -15
+            ("negative", "2024-01-03", 50.0),
+            ("negative", "2024-01-17", 10.0),
+            ("negative", "2024-01-17", -25.0),
+            # exact: 0.10 + 0.20 - 0.30 is 0 (a float sum says 5.6e-17)
+            ("exact", "2024-01-04", 8.0),
+            ("exact", "2024-01-11", "0.10"),
+            ("exact", "2024-01-11", "0.20"),
+            ("exact", "2024-01-11", "-0.30"),
+            # later: a return on a later day is that day's value
+            ("later", "2024-01-05", 20.0),
+            ("later", "2024-01-12", -20.0),
+        ]
+    )
+    occasions = purchase_occasions(log, date(2024, 2, 26))
+    by_day = occasions.set_index(["customer", "day"])
+    assert by_day.loc[("ordinary", pd.Timestamp("2024-01-15"))].to_dict() == {
+        "value": 30.0,
+        "lines": 2,
+        "negative_lines": 1,
+    }
+    assert by_day.loc[("negative", pd.Timestamp("2024-01-17")), "value"] == -15.0
+    assert by_day.loc[("exact", pd.Timestamp("2024-01-11")), "value"] == 0.0
+    assert int(occasions["negative_lines"].sum()) == 4
+    assert int((occasions["value"] <= 0).sum()) == 5  # zero x2, negative, exact, later
+
+    summary = summarise_transactions(log, date(2024, 2, 26))
+    # every day with a line is an occasion for BG/NBD, whatever it nets to
+    assert summary["frequency"].to_dict() == {
+        "exact": 1,
+        "later": 1,
+        "negative": 1,
+        "ordinary": 2,
+        "zero": 2,
+    }
+    assert summary.loc["zero", "recency"] == 3.0
+    assert summary["monetary_value"].to_dict() == {
+        "exact": 0.0,
+        "later": -20.0,
+        "negative": -15.0,
+        "ordinary": 25.0,
+        "zero": 0.0,
+    }
+    basis = value_basis(summary["frequency"], summary["monetary_value"])
+    assert dict(zip(summary.index, basis, strict=True)) == {
+        "exact": "zero_mean_value",
+        "later": "negative_mean_value",
+        "negative": "negative_mean_value",
+        "ordinary": "own_history",
+        "zero": "zero_mean_value",
+    }
+    assert left_out_counts(summary["frequency"], summary["monetary_value"]) == {
+        "no_repeat_transactions": 0,
+        "zero_mean_value": 2,
+        "negative_mean_value": 2,
+    }
+
+
+def test_customers_left_out_of_gamma_gamma_get_the_population_mean() -> None:
+    population = GAMMA_GAMMA.population_mean
+    values = expected_average_value(GAMMA_GAMMA, [0, 3, 3, 3], [0.0, 0.0, -12.0, 20.0])
+    assert values[:3] == pytest.approx([population] * 3)
+    assert 20.0 < values[3] < population
 
 
 def test_predicted_value_is_transactions_times_value() -> None:
@@ -136,4 +218,39 @@ def test_predicted_value_is_transactions_times_value() -> None:
         ).to_numpy()
     )
     assert predictions.loc["x", "probability_alive"] == 1.0
+    assert (predictions["predicted_value"] > 0).all()
+    assert predictions["value_basis"].to_dict() == {
+        "x": "no_repeat_transactions",
+        "y": "own_history",
+        "z": "own_history",
+    }
+
+
+def test_left_out_customers_keep_their_bgnbd_predictions() -> None:
+    summary = pd.DataFrame(
+        {
+            "frequency": [3, 1, 2],
+            "recency": [20.0, 5.0, 30.0],
+            "T": [38.0, 30.0, 38.0],
+            "monetary_value": [0.0, -15.0, 25.0],
+        },
+        index=pd.Index(["zero", "negative", "ordinary"], name="customer_id"),
+    )
+    predictions = predict_customer_value(summary, BGNBD, GAMMA_GAMMA, horizon=52.0)
+    frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]
+    assert predictions["expected_transactions"].to_numpy() == pytest.approx(
+        expected_transactions(BGNBD, 52.0, frequency, recency, age)
+    )
+    assert predictions["probability_alive"].to_numpy() == pytest.approx(
+        probability_alive(BGNBD, frequency, recency, age)
+    )
+    value = predictions["expected_value_per_transaction"]
+    assert value[["zero", "negative"]].to_numpy() == pytest.approx(
+        [GAMMA_GAMMA.population_mean] * 2
+    )
+    assert predictions["value_basis"].tolist() == [
+        "zero_mean_value",
+        "negative_mean_value",
+        "own_history",
+    ]
     assert (predictions["predicted_value"] > 0).all()
