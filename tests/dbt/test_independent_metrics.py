@@ -1,4 +1,4 @@
-"""Recompute April's tiers, activity and value churn from the landing files, without dbt.
+"""Recompute April's tiers, activity, contribution and value churn from the landing files.
 
 A small clean bank is generated, loaded and built (generator, loader and dbt each
 in a subprocess, as the DAG runs them). The expected figures are then worked out
@@ -147,6 +147,7 @@ class Expected:
     active: set[str]  # April
     value_churn: set[str]  # April
     value_churn_three_full_months: set[str]  # April, only customers with 3 prior history months
+    contribution: dict[str, Decimal]  # April, CNY
 
 
 @pytest.fixture(scope="module")
@@ -180,13 +181,15 @@ def expected(built: Built) -> Expected:
         .reindex(days)
         .astype("int64")
     )
-    aum_accounts = accounts[accounts.product_code.isin(aum_products)]
-    daily = daily.reindex(columns=aum_accounts.account_id, fill_value=0)
+    daily = daily.reindex(columns=accounts.account_id, fill_value=0)
     index = daily.index.values[:, None]
-    opened = aum_accounts.opened_date.values[None, :]
-    closed = aum_accounts.closed_date.values[None, :]
+    opened = accounts.opened_date.values[None, :]
+    closed = accounts.closed_date.values[None, :]
     open_mask = (index >= opened) & ~(index >= closed)  # NaT compares False
-    daily = daily.where(open_mask, 0)
+    daily = daily.where(open_mask, 0)  # every account, liabilities too (contribution)
+    account_daily = daily
+    aum_accounts = accounts[accounts.product_code.isin(aum_products)]
+    daily = daily[aum_accounts.account_id]
     owner = dict(zip(aum_accounts.account_id, aum_accounts.customer_id, strict=True))
     customer_daily = daily.T.groupby(daily.columns.map(owner)).sum().T  # day x customer, cents
 
@@ -244,6 +247,32 @@ def expected(built: Built) -> Expected:
     per_customer = counted.groupby("customer_id").size()
     active = set(per_customer[per_customer >= ACTIVE_MIN_TRANSACTIONS].index)
 
+    # ---- contribution in April: per account, the exact balance total x annual margin /
+    # (days x 12) rounded half up to cents once, plus the fees posted on it
+    margins = read_seed("product_margins")
+    margin = dict(zip(margins.product_code, margins.annual_margin_rate.map(Decimal), strict=True))
+    april_days = len(pd.date_range(MONTH, april_end))
+    april_totals = account_daily.loc[MONTH:april_end].sum()
+    fee_types = set(rules.loc[rules.is_fee == "true", "transaction_type_code"])
+    fees = txn[txn.transaction_type_code.isin(fee_types)]
+    fee_cents = fees.groupby("account_id").amount.agg(
+        lambda amounts: sum(cents(amount) for amount in amounts)
+    )
+    contribution: dict[str, Decimal] = {}
+    for account_id, product_code, customer in zip(
+        accounts.account_id, accounts.product_code, accounts.customer_id, strict=True
+    ):
+        exact_margin = (
+            Decimal(int(april_totals[account_id]))
+            / 100
+            * margin.get(product_code, Decimal(0))
+            / (april_days * 12)
+        )
+        account_contribution = exact_margin.quantize(CENT, rounding=ROUND_HALF_UP) + Decimal(
+            int(fee_cents.get(account_id, 0))
+        ) / 100
+        contribution[customer] = contribution.get(customer, Decimal(0)) + account_contribution
+
     # ---- value churn in April against the mean of January-March
     first_opened = accounts.groupby("customer_id").opened_date.min()
     value_churn: set[str] = set()
@@ -267,6 +296,7 @@ def expected(built: Built) -> Expected:
         active=active,
         value_churn=value_churn,
         value_churn_three_full_months=value_churn_three_full_months,
+        contribution=contribution,
     )
 
 
@@ -362,3 +392,17 @@ def test_value_churned_customers(built: Built, expected: Expected) -> None:
     )
     assert len(published) == len(expected.value_churn)
     assert published == expected.value_churn
+
+
+def test_contribution_rounds_half_up_once_per_account_month(
+    built: Built, expected: Expected
+) -> None:
+    published = dict(
+        built.query(
+            "select customer_id, contribution_amount from marts.fct_customer_months"
+            " where month_start_date = date '2025-04-01'"
+        )
+    )
+    assert any(value != 0 for value in published.values())
+    mine = {customer: expected.contribution.get(customer, Decimal(0)) for customer in published}
+    assert published == mine
