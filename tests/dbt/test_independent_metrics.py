@@ -268,9 +268,10 @@ def expected(built: Built) -> Expected:
             * margin.get(product_code, Decimal(0))
             / (april_days * 12)
         )
-        account_contribution = exact_margin.quantize(CENT, rounding=ROUND_HALF_UP) + Decimal(
-            int(fee_cents.get(account_id, 0))
-        ) / 100
+        account_contribution = (
+            exact_margin.quantize(CENT, rounding=ROUND_HALF_UP)
+            + Decimal(int(fee_cents.get(account_id, 0))) / 100
+        )
         contribution[customer] = contribution.get(customer, Decimal(0)) + account_contribution
 
     # ---- value churn in April against the mean of January-March
