@@ -5,6 +5,21 @@ a fresh key, then broken), so the clean data stays whole and a pipeline that
 quarantines exactly the manifest's rows ends with the clean data. Late-arriving
 transactions are real rows moved to a file 1-10 days after their date; a
 re-delivered file is a byte copy named with the suffix ``redelivered``.
+
+Each row defect breaks one rule of the landing contract
+(``include/landing/entities.py``) and only that one, whatever the copied row held:
+
+- ``malformed_field_count``: one field fewer or one more than the header;
+- ``broken_quoting``: a quote that never closes (so always a file's last line);
+- ``orphan_key``: a parent key of the right shape above every id the bank has;
+- ``negative_value``: below the column's minimum, also where the value was zero
+  or missing (``0.00`` becomes ``-0.01``, never ``-0.00``, which equals zero);
+- ``unparseable_date`` / ``unparseable_number``: text no contract format accepts;
+- ``future_birth_date``: a birth date after the file's business date;
+- ``unknown_enum``: a value outside the column's allowed list.
+
+``tests/include/test_dirt_manifest.py`` loads a dirty bank and checks that the
+quarantine equals the manifest row for row.
 """
 
 from __future__ import annotations
@@ -12,12 +27,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
 
-from include.landing.entities import DATE, DECIMAL, INTEGER, TIMESTAMP, Entity
+from include.landing.entities import DATE, DECIMAL, INTEGER, TIMESTAMP, Column, Entity
 
 FOREIGN_KEYS = {
     "accounts": "customer_id",
@@ -40,6 +57,37 @@ ROW_KINDS = (
 LATE = "late_arriving"
 REDELIVERED = "redelivered_file"
 MANIFEST_COLUMNS = ("file", "line", "kind", "column")
+BAD_DATES = ("2025-13-45", "31/12/2025", "not a date", "20250101")
+BAD_NUMBERS = ("12.3.4", "abc", "1 000.00", "NaN?")
+UNKNOWN_VALUES = ("UNKNOWN", "other_value", "x")
+
+
+@dataclass(frozen=True)
+class KeySpace:
+    """A bank's keys of one kind: ``prefix`` + ``digits`` zero-padded digits, numbers 1..count."""
+
+    prefix: str
+    digits: int
+    count: int
+
+    def absent(self, offset: int) -> str:
+        """A key of the same shape that names no row: its number is above ``count``."""
+        return f"{self.prefix}{self.count + 1 + offset:0{self.digits}d}"
+
+
+def below_minimum(text: str, column: Column) -> str:
+    """``text`` made negative, so below ``column.min_value`` (0 or 1 in the contract).
+
+    A zero keeps its scale but gets a last digit of 1 (``0.00`` -> ``-0.01``) and a
+    missing value becomes ``-1``: ``-0`` would still be a valid zero.
+    """
+    magnitude = text.lstrip("+-") or "1"
+    if Decimal(magnitude) == 0:
+        magnitude = magnitude[:-1] + "1"
+    value = "-" + magnitude
+    if column.min_value is None or Decimal(value) >= Decimal(str(column.min_value)):
+        raise ValueError(f"{value} is not below the minimum of {column.name}")
+    return value
 
 
 def kind_columns(entity: Entity, kind: str) -> list[str]:
@@ -135,34 +183,40 @@ def defect_line(
     column: str,
     serial: int,
     business_date: str,
+    parents: Mapping[str, KeySpace],
 ) -> str:
-    """A broken copy of a row (``values``) with a fresh key (one CSV line, with newline)."""
+    """A broken copy of a row (``values``) with a fresh key (one CSV line, with newline).
+
+    ``parents`` maps each foreign-key column to the keys that exist, so an orphan
+    names none of them.
+    """
     fields = {name: _text(values[name]) for name in entity.column_names}
     key = entity.key[0]
     if len(entity.key) == 1:
         fields[key] = f"{fields[key]}-D{serial}"
     if kind == "orphan_key":
-        prefix = "C9" if column == "customer_id" else "A9"
-        fields[column] = f"{prefix}{int(rng.integers(10**6, 10**7)):07d}"
+        fields[column] = parents[column].absent(int(rng.integers(10**6, 10**7)))
     elif kind == "negative_value":
-        fields[column] = "-" + (fields[column] or "1").lstrip("-")
+        fields[column] = below_minimum(fields[column], entity.column(column))
     elif kind == "unparseable_date":
-        fields[column] = ["2025-13-45", "31/12/2025", "not a date", "20250101"][rng.integers(4)]
+        fields[column] = BAD_DATES[rng.integers(len(BAD_DATES))]
     elif kind == "unparseable_number":
-        fields[column] = ["12.3.4", "abc", "1 000.00", "NaN?"][rng.integers(4)]
+        fields[column] = BAD_NUMBERS[rng.integers(len(BAD_NUMBERS))]
     elif kind == "future_birth_date":
         later = np.datetime64(business_date) + int(rng.integers(30, 3000))
         fields[column] = str(later)
     elif kind == "unknown_enum":
-        fields[column] = ["UNKNOWN", "other_value", "x"][rng.integers(3)]
+        allowed = entity.column(column).allowed or ()
+        unknown = [value for value in UNKNOWN_VALUES if value not in allowed]
+        fields[column] = unknown[rng.integers(len(unknown))]
     values_out = list(fields.values())
     if kind == "malformed_field_count":
         values_out = values_out[:-1] if rng.random() < 0.5 else [*values_out, "extra"]
     if kind == "broken_quoting":
-        return (
-            ",".join(values_out[:1] + ['"' + values_out[1].replace('"', "")] + values_out[2:])
-            + "\n"
-        )
+        # No other quote on the line, so the one opened never closes (a closing
+        # quote could re-split the fields into the header's count).
+        values_out = [value.replace('"', "") for value in values_out]
+        return ",".join([values_out[0], '"' + values_out[1], *values_out[2:]]) + "\n"
     return _line(values_out)
 
 
@@ -174,6 +228,7 @@ def inject(
     plan: FilePlan,
     business_date: str,
     serial_start: int,
+    parents: Mapping[str, KeySpace],
 ) -> tuple[bytes, list[tuple[int, str, str]], np.ndarray]:
     """Insert the planned defect lines into ``body`` (the CSV without header).
 
@@ -190,7 +245,9 @@ def inject(
             kind = "malformed_field_count"
         quoting_used |= kind == "broken_quoting"
         lines.append(
-            defect_line(rng, entity, sources[i], kind, column, serial_start + i, business_date)
+            defect_line(
+                rng, entity, sources[i], kind, column, serial_start + i, business_date, parents
+            )
         )
         # broken quoting swallows what follows it, so it only ever ends a file
         slots.append(n if kind == "broken_quoting" else int(rng.integers(n + 1)))

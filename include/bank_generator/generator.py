@@ -17,7 +17,7 @@ from include.bank_generator import dirt
 from include.bank_generator.config import GeneratorConfig, make_calendar
 from include.bank_generator.people import Pools
 from include.bank_generator.simulate import simulate
-from include.bank_generator.tables import Rows, build_rows, ground_truth
+from include.bank_generator.tables import ACCOUNT_ID, CUSTOMER_ID, Rows, build_rows, ground_truth
 from include.landing.entities import ENTITIES, landing_dir, landing_file_name
 
 WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
@@ -83,6 +83,10 @@ def generate_bank(config: GeneratorConfig) -> dict[str, object]:
         files += [
             (entity, r, int(bounds[i]), int(bounds[i + 1]), int(d)) for i, d in enumerate(days)
         ]
+    parents = {
+        "customer_id": dirt.KeySpace(*CUSTOMER_ID, len(ids["customer_id"])),
+        "account_id": dirt.KeySpace(*ACCOUNT_ID, len(ids["account_id"])),
+    }
     plans = dirt.plan_dirt(dirt_rng, [(e, hi - lo) for e, _, lo, hi, _ in files], config.dirt_rate)
     manifest: list[tuple[str, str, str, str]] = []
     serial = 0
@@ -98,7 +102,7 @@ def generate_bank(config: GeneratorConfig) -> dict[str, object]:
         (landing / folder).mkdir(parents=True, exist_ok=True)
         rel = f"{folder}/{landing_file_name(entity.name, date)}"
         body, found, row_lines = dirt.inject(
-            dirt_rng, entity, part, render(part), plan, date, serial
+            dirt_rng, entity, part, render(part), plan, date, serial, parents
         )
         serial += len(found)
         data = (",".join(entity.column_names) + "\n").encode() + body

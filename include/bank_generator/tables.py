@@ -13,6 +13,9 @@ from include.bank_generator.simulate import ARCHETYPES, CORP, REASONS, Bank
 from include.landing import entities as contract
 
 DIGIT_PAIRS = pa.array([f"{i:02d}" for i in range(100)])
+# (prefix, digits) of the parent keys: ids 1..n are "C00000001".., "A0000000001"..
+CUSTOMER_ID = ("C", 8)
+ACCOUNT_ID = ("A", 10)
 
 
 class Rows:
@@ -79,8 +82,8 @@ def build_rows(b: Bank) -> tuple[dict[str, Rows], dict[str, np.ndarray]]:
     acc_order = np.lexsort((np.arange(n_acc), b.acc["cust"], np.maximum(b.acc["open_day"], 0)))
     acc_number = np.empty(n_acc, np.int64)
     acc_number[acc_order] = np.arange(1, n_acc + 1)
-    acc_id = ids("A", acc_number, 10)
-    cust_id = ids("C", np.arange(1, b.n + 1), 8)
+    acc_id = ids(ACCOUNT_ID[0], acc_number, ACCOUNT_ID[1])
+    cust_id = ids(CUSTOMER_ID[0], np.arange(1, b.n + 1), CUSTOMER_ID[1])
     b.acc_number = acc_number
     rows = {
         "customers": _customers(b, rng, cust_id),
