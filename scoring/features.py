@@ -1,4 +1,16 @@
-"""Churn-model features per customer and month, built from ``marts.fct_customer_months``.
+"""Churn-model features per customer and month, from the marts dbt builds:
+``marts.fct_customer_months`` and ``marts.fct_customer_signal_months``.
+
+dbt owns every business figure. The panel carries the marts' figures under the
+marts' names and with the marts' values (``MART_FIGURES``; NULL where the mart has
+no row or no value): ``aum_trend_3m`` is the mart's month-average AUM against the
+month 3 months before, ``complaint_count_90d`` the mart's count, and so on. The
+reason sentences and the rule baseline read those. What this module adds are model
+transforms only (clipping, logs, fills, shares of the months observed, one-hot
+columns), each under a name that says so: ``feature_...``. ``FEATURE_COLUMNS`` (the
+churn model's inputs) are all ``feature_`` columns, so a transformed value can
+never be mistaken for the mart's figure of the same name. Tier names come from
+the dbt seeds (scoring.business_rules), not from a copy.
 
 Every feature of month M is computed from months <= M only: the panel is built
 with backward-looking windows (cumulative sums and positive shifts within each
@@ -8,8 +20,8 @@ computing anything.
 
 The panel is *dense*: each customer gets one row per month from its first row in
 the mart up to the last month of the input. A month without a mart row (the
-customer left the mart) counts as zero AUM, no transactions and no open account;
-``has_row`` tells the two apart.
+customer left the mart) counts as zero AUM, no transactions and no open account in
+the features; ``has_row`` tells the two apart and the mart figures stay NULL there.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from include.landing.entities import CUSTOMER_TYPES
+from scoring.business_rules import business_rules
 
 MART_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -35,18 +48,21 @@ MART_COLUMNS: tuple[str, ...] = (
     "value_tier",
     "payroll_credit_count",
 )
-VALUE_TIERS: tuple[str, ...] = ("high_net_worth", "mid_value", "mass")
+# seed value_tier_ranks, highest first: one one-hot feature per tier
+VALUE_TIERS: tuple[str, ...] = business_rules().value_tiers
 
 # Relative changes are clipped: a customer going from 1 CNY to 1 million is not
 # a million times more informative than one going from 10,000 to 50,000.
 TREND_CLIP = (-1.0, 5.0)
 MONTHS_SINCE_ACTIVE_CAP = 12
 
-# From marts.fct_customer_signal_months: the METRICS.md early-warning signals as
-# they stood at each month end, plus the label and two churn-reason evidences.
+# From marts.fct_customer_signal_months: the early-warning signals as they stood at
+# each month end (aum_trend_3m included), two churn-reason evidences, the share of
+# investment accounts (segments) and the label, last.
 SIGNAL_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "month_start_date",
+    "aum_trend_3m",
     "prior_3m_average_aum",
     "other_bank_outflow_share_3m",
     "maturing_time_deposit_count_30d",
@@ -57,37 +73,58 @@ SIGNAL_COLUMNS: tuple[str, ...] = (
     "active_months_fall",
     "matured_campaign_deposit_count_3m",
     "largest_real_estate_payment_amount_3m",
+    "real_estate_payment_share_of_prior_aum_3m",
+    "investment_account_share",
     "churn_label_3m",
 )
+# The mart figures the panel carries unchanged (reason sentences, rule baseline).
+MART_FIGURES: tuple[str, ...] = (
+    "customer_type",
+    "value_tier",
+    "month_average_aum",
+    "customer_initiated_transaction_count",
+    "digital_transaction_count",
+    *SIGNAL_COLUMNS[2:-1],
+)
 SIGNAL_FEATURES: tuple[str, ...] = (
-    "other_bank_outflow_share_3m",
-    "maturing_deposit_share_30d",
-    "is_payroll_missing",
-    "complaint_count_90d",
-    "active_months_fall",
-    "matured_campaign_deposit_count_3m",
-    "real_estate_payment_share_3m",
+    "feature_other_bank_outflow_share_3m",
+    "feature_maturing_deposit_share_30d",
+    "feature_is_payroll_missing",
+    "feature_complaint_count_90d",
+    "feature_active_months_fall",
+    "feature_matured_campaign_deposit_count_3m",
+    "feature_real_estate_payment_share_3m",
 )
 COUNT_CLIP = 5.0
+SHARE_CLIP = 5.0
 
 FEATURE_COLUMNS: tuple[str, ...] = (
-    "month_average_aum",
-    "log_month_average_aum",
-    "month_end_to_average_aum",
-    "aum_trend_1m",
-    "aum_trend_3m",
-    "active_share_6",
-    "active_share_12",
-    "digitally_active_share_6",
-    "months_since_active",
-    "transaction_count",
-    "monthly_transactions_3m",
-    "transaction_trend_3m",
-    "digital_share_3m",
-    "payroll_share_3m",
-    *(f"customer_type_{value}" for value in CUSTOMER_TYPES),
-    *(f"value_tier_{value}" for value in VALUE_TIERS),
+    "feature_month_average_aum",
+    "feature_log_month_average_aum",
+    "feature_month_end_to_average_aum",
+    "feature_aum_change_1m",
+    "feature_aum_trend_3m",
+    "feature_active_share_6m",
+    "feature_active_share_12m",
+    "feature_digitally_active_share_6m",
+    "feature_months_since_active",
+    "feature_transaction_count",
+    "feature_monthly_transactions_3m",
+    "feature_transaction_change_3m",
+    "feature_digital_share_3m",
+    "feature_payroll_share_3m",
+    *(f"feature_customer_type_{value}" for value in CUSTOMER_TYPES),
+    *(f"feature_value_tier_{value}" for value in VALUE_TIERS),
     *SIGNAL_FEATURES,
+)
+# Watched for drift beside the score (scoring.train): the strongest churn evidence.
+DRIFT_FEATURES: tuple[str, ...] = (
+    "feature_log_month_average_aum",
+    "feature_aum_trend_3m",
+    "feature_active_share_6m",
+    "feature_monthly_transactions_3m",
+    "feature_digital_share_3m",
+    "feature_other_bank_outflow_share_3m",
 )
 
 
@@ -212,65 +249,66 @@ def _relative_change(now: pd.Series, before: pd.Series) -> pd.Series:
     return change.clip(*TREND_CLIP)
 
 
-def signal_features(panel: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
-    """``SIGNAL_FEATURES`` and the label ``churn_label_3m`` (nullable) for the panel's
-    rows, from the signal mart rows of the same customer and month. A month without a
-    signal row (no mart row) has no signals and no label."""
+def signal_figures(panel: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """The signal mart's figures (``SIGNAL_COLUMNS`` without the keys) for the panel's
+    rows, as the mart has them: numbers as floats, NULL stays NULL (NaN), the flag
+    and the label as nullable booleans. A month without a signal row has NULLs."""
     rows = signals.loc[:, list(SIGNAL_COLUMNS)].copy()
     rows["customer_id"] = rows["customer_id"].astype(str)
     rows["month_start_date"] = pd.to_datetime(rows["month_start_date"]).dt.date
-    joined = panel[["customer_id", "month_start_date", "month_average_aum"]].merge(
+    joined = panel[["customer_id", "month_start_date"]].merge(
         rows, on=["customer_id", "month_start_date"], how="left", validate="one_to_one"
     )
+    figures = pd.DataFrame(index=panel.index)
+    for column in SIGNAL_COLUMNS[2:]:
+        values = joined[column]
+        if column in ("is_payroll_missing", "churn_label_3m"):
+            figures[column] = values.astype("boolean").array
+        else:
+            figures[column] = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    return figures
 
-    def number(column: str) -> pd.Series:
-        return pd.to_numeric(joined[column], errors="coerce").astype(float).fillna(0.0)
 
-    prior_aum = number("prior_3m_average_aum").where(
-        joined["prior_3m_average_aum"].notna(), joined["month_average_aum"]
-    )
-    features = pd.DataFrame(
+def signal_features(figures: pd.DataFrame, month_average_aum: pd.Series) -> pd.DataFrame:
+    """``SIGNAL_FEATURES``: the model transforms of the signal mart's figures (NULL
+    counts as no signal; counts and shares clipped), next to the mart's values."""
+
+    def filled(column: str) -> pd.Series:
+        return figures[column].astype(float).fillna(0.0)
+
+    return pd.DataFrame(
         {
-            "other_bank_outflow_share_3m": number("other_bank_outflow_share_3m").clip(0, 1),
-            "maturing_deposit_share_30d": (
-                number("maturing_time_deposit_amount_30d")
-                / joined["month_average_aum"].clip(lower=1.0)
-            ).clip(0, 5),
-            "is_payroll_missing": joined["is_payroll_missing"]
-            .astype("boolean")
-            .fillna(False)
-            .astype(float),
-            "complaint_count_90d": number("complaint_count_90d").clip(0, COUNT_CLIP),
-            "active_months_fall": number("active_months_fall"),
-            "matured_campaign_deposit_count_3m": number("matured_campaign_deposit_count_3m").clip(
-                0, COUNT_CLIP
-            ),
-            "real_estate_payment_share_3m": (
-                number("largest_real_estate_payment_amount_3m") / prior_aum.clip(lower=1.0)
-            ).clip(0, 5),
+            "feature_other_bank_outflow_share_3m": filled("other_bank_outflow_share_3m"),
+            "feature_maturing_deposit_share_30d": (
+                filled("maturing_time_deposit_amount_30d") / month_average_aum.clip(lower=1.0)
+            ).clip(0, SHARE_CLIP),
+            "feature_is_payroll_missing": figures["is_payroll_missing"].fillna(False).astype(float),
+            "feature_complaint_count_90d": filled("complaint_count_90d").clip(0, COUNT_CLIP),
+            "feature_active_months_fall": filled("active_months_fall"),
+            "feature_matured_campaign_deposit_count_3m": filled(
+                "matured_campaign_deposit_count_3m"
+            ).clip(0, COUNT_CLIP),
+            "feature_real_estate_payment_share_3m": filled(
+                "real_estate_payment_share_of_prior_aum_3m"
+            ).clip(0, SHARE_CLIP),
         },
-        index=panel.index,
+        index=figures.index,
     )
-    features["churn_label_3m"] = joined["churn_label_3m"].astype("boolean").array
-    return features
 
 
 def feature_panel(months: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
     """Features for every customer and month of the input (see module docstring).
 
     Returns ``customer_id``, ``month_start_date`` (date), ``has_row``,
-    ``has_open_account``, the ``FEATURE_COLUMNS`` (floats, no missing values) and
-    ``churn_label_3m`` (the METRICS.md label from the signal mart, NULL when the
-    horizon is not observed yet).
+    ``has_open_account``, the ``MART_FIGURES`` (the marts' values, NULL without a
+    mart row), the ``FEATURE_COLUMNS`` (floats, no missing values) and
+    ``churn_label_3m`` (the label from the signal mart, NULL when the horizon is not
+    observed yet).
     """
     dense = dense_customer_months(months)
     aum = dense["month_average_aum"]
     count = dense["customer_initiated_transaction_count"].astype(float)
     digital = dense["digital_transaction_count"].astype(float)
-
-    prior_aum_3 = _window_sum(dense, aum, 3, skip=1)
-    prior_months_3 = _window_length(dense, 3, skip=1)
-    prior_aum_mean_3 = (prior_aum_3 / prior_months_3.where(prior_months_3 > 0)).fillna(aum)
     previous_aum = dense.groupby("customer_id")["month_average_aum"].shift(1).fillna(aum)
 
     count_3m = _window_sum(dense, count, 3)
@@ -282,42 +320,79 @@ def feature_panel(months: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
     last_active = active_index.groupby(dense["customer_id"]).ffill()
     months_since_active = (dense["month_index"] - last_active).fillna(MONTHS_SINCE_ACTIVE_CAP)
 
-    features = pd.DataFrame(
+    keys = pd.DataFrame(
         {
             "customer_id": dense["customer_id"],
             "month_start_date": dense["month_start_date"],
             "has_row": dense["has_row"],
             "has_open_account": dense["has_open_account"],
-            "month_average_aum": aum,
-            "log_month_average_aum": np.log1p(aum.clip(lower=0.0)),
-            "month_end_to_average_aum": (
+        }
+    )
+    has_row = dense["has_row"]
+    month_figures = pd.DataFrame(
+        {
+            "customer_type": dense["customer_type"].where(has_row),
+            "value_tier": dense["value_tier"].where(has_row),
+            **{
+                column: dense[column].astype(float).where(has_row)
+                for column in (
+                    "month_average_aum",
+                    "customer_initiated_transaction_count",
+                    "digital_transaction_count",
+                )
+            },
+        }
+    )
+    figures = signal_figures(keys, signals)
+    features = pd.DataFrame(
+        {
+            "feature_month_average_aum": aum,
+            "feature_log_month_average_aum": np.log1p(aum.clip(lower=0.0)),
+            "feature_month_end_to_average_aum": (
                 dense["month_end_aum"].clip(lower=0.0) / aum.clip(lower=1.0)
-            ).clip(upper=5.0),
-            "aum_trend_1m": _relative_change(aum, previous_aum),
-            "aum_trend_3m": _relative_change(aum, prior_aum_mean_3),
+            ).clip(upper=SHARE_CLIP),
+            "feature_aum_change_1m": _relative_change(aum, previous_aum),
+            # the mart's trend (against the month 3 months before), clipped; NULL
+            # (no such month, or its AUM was 0) counts as no change
+            "feature_aum_trend_3m": figures["aum_trend_3m"].clip(*TREND_CLIP).fillna(0.0),
             # Shares of the months the customer existed, not counts: a count grows
             # with the length of the history, so a model trained on the first months
             # of the data would extrapolate on later ones.
-            "active_share_6": _window_share(dense, dense["is_active"], 6),
-            "active_share_12": _window_share(dense, dense["is_active"], 12),
-            "digitally_active_share_6": _window_share(dense, dense["is_digitally_active"], 6),
-            "months_since_active": months_since_active.clip(upper=MONTHS_SINCE_ACTIVE_CAP),
-            "transaction_count": count,
-            "monthly_transactions_3m": count_3m / _window_length(dense, 3),
-            "transaction_trend_3m": _relative_change(count_3m, count_prior_3m).where(
+            "feature_active_share_6m": _window_share(dense, dense["is_active"], 6),
+            "feature_active_share_12m": _window_share(dense, dense["is_active"], 12),
+            "feature_digitally_active_share_6m": _window_share(
+                dense, dense["is_digitally_active"], 6
+            ),
+            "feature_months_since_active": months_since_active.clip(upper=MONTHS_SINCE_ACTIVE_CAP),
+            "feature_transaction_count": count,
+            "feature_monthly_transactions_3m": count_3m / _window_length(dense, 3),
+            "feature_transaction_change_3m": _relative_change(count_3m, count_prior_3m).where(
                 has_prior_counts, 0.0
             ),
-            "digital_share_3m": (digital_3m / count_3m.where(count_3m > 0)).fillna(0.0).clip(0, 1),
-            "payroll_share_3m": _window_share(dense, dense["payroll_credit_count"] > 0, 3),
+            "feature_digital_share_3m": (digital_3m / count_3m.where(count_3m > 0))
+            .fillna(0.0)
+            .clip(0, 1),
+            "feature_payroll_share_3m": _window_share(dense, dense["payroll_credit_count"] > 0, 3),
         }
     )
     for value in CUSTOMER_TYPES:
-        features[f"customer_type_{value}"] = dense["customer_type"].eq(value).astype(float)
+        features[f"feature_customer_type_{value}"] = dense["customer_type"].eq(value).astype(float)
     for value in VALUE_TIERS:
-        features[f"value_tier_{value}"] = dense["value_tier"].eq(value).fillna(False).astype(float)
-    features = pd.concat([features, signal_features(features, signals)], axis=1)
-    features[list(FEATURE_COLUMNS)] = features[list(FEATURE_COLUMNS)].astype(float)
-    return features
+        features[f"feature_value_tier_{value}"] = (
+            dense["value_tier"].eq(value).fillna(False).astype(float)
+        )
+    features = pd.concat([features, signal_features(figures, aum)], axis=1)
+    panel = pd.concat(
+        [
+            keys,
+            month_figures,
+            figures.drop(columns=["churn_label_3m"]),
+            features[list(FEATURE_COLUMNS)].astype(float),
+            figures[["churn_label_3m"]],
+        ],
+        axis=1,
+    )
+    return panel
 
 
 def build_features(months: pd.DataFrame, signals: pd.DataFrame, as_of_month: date) -> pd.DataFrame:
@@ -335,24 +410,27 @@ def build_features(months: pd.DataFrame, signals: pd.DataFrame, as_of_month: dat
 
 def behaviour_features(population: pd.DataFrame, holdings: pd.DataFrame) -> pd.DataFrame:
     """The segments' behaviour features (scoring.segments.BEHAVIOUR_FEATURES) for the
-    scored population (feature-panel rows) and their holdings (product depth and
-    investment share, warehouse_io.read_customer_holdings)."""
-    frame = pd.DataFrame(
-        {
-            "customer_id": population["customer_id"].astype(str).to_numpy(),
-            "log_aum": population["log_month_average_aum"].to_numpy(float),
-            "active_share_12m": population["active_share_12"].to_numpy(float),
-            "digital_share": population["digital_share_3m"].to_numpy(float),
-            "transactions_per_month": population["monthly_transactions_3m"].to_numpy(float),
-            "has_payroll": population["payroll_share_3m"].to_numpy(float),
-            "aum_trend_3m": population["aum_trend_3m"].clip(-1.0, 1.0).to_numpy(float),
-        }
+    scored population (feature-panel rows) and their product depth (mart_customer_loyalty,
+    warehouse_io.read_customer_holdings). The only transform added here:
+    ``feature_investment_account_share`` is the mart's share with NULL (no open AUM
+    account) as 0."""
+    frame = population.loc[
+        :,
+        [
+            "customer_id",
+            "feature_log_month_average_aum",
+            "feature_active_share_12m",
+            "feature_digital_share_3m",
+            "feature_monthly_transactions_3m",
+            "feature_payroll_share_3m",
+            "feature_aum_trend_3m",
+        ],
+    ].copy()
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["feature_investment_account_share"] = (
+        population["investment_account_share"].astype(float).fillna(0.0).to_numpy()
     )
     extra = holdings.assign(customer_id=holdings["customer_id"].astype(str))
-    frame = frame.merge(
-        extra[["customer_id", "product_depth", "investment_share"]],
-        on="customer_id",
-        how="left",
-        validate="one_to_one",
+    return frame.reset_index(drop=True).merge(
+        extra[["customer_id", "product_depth"]], on="customer_id", how="left", validate="one_to_one"
     )
-    return frame

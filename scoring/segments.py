@@ -4,19 +4,20 @@ name per segment and ids that stay the same from one run to the next.
 Fitting (``fit_segments``):
 
 1. NaN (and +/-inf) are filled with the column medians of the fit sample; the
-   medians are stored so that scoring fills the same way. ``aum_trend_3m`` is
-   clipped to [-1, 1].
+   medians are stored so that scoring fills the same way. The features arrive as
+   scoring.features builds them (the same ``feature_`` columns the churn model
+   uses, plus the marts' ``product_depth``); nothing is clipped again here.
 2. StandardScaler, then z-scores clipped to +/- ``Z_CLIP`` so that a handful of
    huge balances cannot own a cluster of their own.
 3. KMeans (``n_init=10``, fixed ``random_state``) on at most ``MAX_FIT_ROWS``
    rows, a seeded sample. Rows are sorted by customer id first, so the same
    customers in any row order give the same model.
 
-Stable ids. Without a previous model, ids 1..n follow the centroids' ``log_aum``
+Stable ids. Without a previous model, ids 1..n follow the centroids' AUM (log)
 ascending (ties broken by the other features), so the same data give the same
 ids. With ``previous``, the new centroids are matched to the previous ones with
 the Hungarian algorithm in the *previous model's scaled space*: original units
-would let ``log_aum`` (range ~0-15) drown the 0-1 shares, and the previous
+would let the log AUM (range ~0-15) drown the 0-1 shares, and the previous
 scaled space is the one the previous segments were defined in; it also keeps
 the distance threshold in the same units (population standard deviations of
 the previous fit) from run to run. A match farther than ``max_match_distance``
@@ -43,16 +44,15 @@ from sklearn.cluster import KMeans
 from sklearn.preprocessing import StandardScaler
 
 BEHAVIOUR_FEATURES: tuple[str, ...] = (
-    "log_aum",  # log1p of month-average AUM
-    "active_share_12m",  # share of observed months active, 0..1
-    "digital_share",  # share of customer-initiated transactions via digital channels, 0..1
-    "transactions_per_month",  # customer-initiated, mean over observed months
-    "product_depth",  # number of product families held, 0..8
-    "investment_share",  # share of AUM in investment products, 0..1
-    "has_payroll",  # share of the last 3 months with a payroll credit, 0..1
-    "aum_trend_3m",  # relative AUM change over 3 months, clipped to [-1, 1]
+    "feature_log_month_average_aum",  # log1p of month-average AUM
+    "feature_active_share_12m",  # share of observed months active, 0..1
+    "feature_digital_share_3m",  # share of customer-initiated transactions via digital, 0..1
+    "feature_monthly_transactions_3m",  # customer-initiated, mean over observed months
+    "product_depth",  # mart_customer_loyalty: number of product families held, 0..8
+    "feature_investment_account_share",  # share of open AUM accounts that are investments
+    "feature_payroll_share_3m",  # share of the last 3 months with a payroll credit, 0..1
+    "feature_aum_trend_3m",  # the mart's 3-month AUM trend, clipped as for the churn model
 )
-TREND_CLIP = (-1.0, 1.0)
 # A z-score beyond 4 is an outlier, not a behaviour: clipping keeps a few very
 # large balances from pulling a centroid (or a whole cluster) towards them.
 Z_CLIP = 4.0
@@ -69,19 +69,20 @@ FIRST_SEGMENT_ID = 1
 # strongest noun make the name. Ties go to the rule listed first.
 NAME_MIN_Z = 0.5
 NAME_RULES: tuple[tuple[str, int, str, str], ...] = (
-    ("active_share_12m", -1, "dormant", "adjective"),
-    ("aum_trend_3m", -1, "declining", "adjective"),
-    ("aum_trend_3m", +1, "growing", "adjective"),
-    ("log_aum", +1, "affluent", "adjective"),
-    ("digital_share", +1, "digital", "adjective"),
-    ("digital_share", -1, "branch-reliant", "adjective"),
+    ("feature_active_share_12m", -1, "dormant", "adjective"),
+    ("feature_aum_trend_3m", -1, "declining", "adjective"),
+    ("feature_aum_trend_3m", +1, "growing", "adjective"),
+    ("feature_log_month_average_aum", +1, "affluent", "adjective"),
+    ("feature_digital_share_3m", +1, "digital", "adjective"),
+    ("feature_digital_share_3m", -1, "branch-reliant", "adjective"),
     ("product_depth", +1, "multi-product", "adjective"),
-    ("investment_share", +1, "investors", "noun"),
-    ("has_payroll", +1, "payroll customers", "noun"),
-    ("transactions_per_month", +1, "everyday bankers", "noun"),
-    ("log_aum", -1, "low-balance customers", "noun"),
-    ("transactions_per_month", -1, "savers", "noun"),
+    ("feature_investment_account_share", +1, "investors", "noun"),
+    ("feature_payroll_share_3m", +1, "payroll customers", "noun"),
+    ("feature_monthly_transactions_3m", +1, "everyday bankers", "noun"),
+    ("feature_log_month_average_aum", -1, "low-balance customers", "noun"),
+    ("feature_monthly_transactions_3m", -1, "savers", "noun"),
 )
+AUM_FEATURE = "feature_log_month_average_aum"
 DEFAULT_NOUN = "customers"
 DEFAULT_NAME = "mainstream customers"
 
@@ -93,7 +94,7 @@ class SegmentModel:
     ``segment_ids[label]`` is the stable id of k-means cluster ``label``;
     ``names`` and ``descriptions`` are keyed by stable id; ``profiles`` holds one
     row per segment id: centroid in original units, ``typical_aum`` (expm1 of the
-    centroid's ``log_aum``), ``customer_share`` in the fit sample,
+    centroid's log AUM), ``customer_share`` in the fit sample,
     ``previous_distance`` (distance to the matched previous centroid, NaN when
     the id is new) and the name."""
 
@@ -120,8 +121,8 @@ def customer_ids(features: pd.DataFrame) -> pd.Series:
 def feature_matrix(
     features: pd.DataFrame, columns: tuple[str, ...] = BEHAVIOUR_FEATURES
 ) -> np.ndarray:
-    """The behaviour columns as float64 with +/-inf as NaN and the trend clipped.
-    Fails naming the missing or non-numeric column."""
+    """The behaviour columns as float64 with +/-inf as NaN. Fails naming the missing
+    or non-numeric column."""
     missing = [column for column in columns if column not in features.columns]
     if missing:
         raise ValueError(f"behaviour features frame: missing column(s) {', '.join(missing)}")
@@ -134,9 +135,6 @@ def feature_matrix(
                 f"behaviour features frame: column {column} is not numeric ({error})"
             ) from error
     matrix[~np.isfinite(matrix)] = np.nan
-    if "aum_trend_3m" in columns:
-        trend = columns.index("aum_trend_3m")
-        matrix[:, trend] = np.clip(matrix[:, trend], *TREND_CLIP)
     return matrix
 
 
@@ -165,11 +163,11 @@ def _fit_sample(features: pd.DataFrame, max_rows: int, random_state: int) -> pd.
 
 
 def _id_order(centroids: np.ndarray, features: tuple[str, ...]) -> np.ndarray:
-    """Cluster indices by log_aum ascending, then by the other features."""
+    """Cluster indices by AUM (log) ascending, then by the other features."""
     # np.lexsort sorts by the last key first.
     keys = [centroids[:, position] for position in reversed(range(len(features)))]
-    if "log_aum" in features:
-        keys.append(centroids[:, features.index("log_aum")])
+    if AUM_FEATURE in features:
+        keys.append(centroids[:, features.index(AUM_FEATURE)])
     return np.lexsort(keys)
 
 
@@ -177,12 +175,11 @@ def _match(
     centroids: np.ndarray, previous: SegmentModel, max_distance: float
 ) -> tuple[dict[int, int], dict[int, float]]:
     """New cluster index -> previous stable id (and the distance), by the
-    Hungarian algorithm in the previous model's scaled space."""
+    Hungarian algorithm in the previous model's scaled space. A previous model on
+    other features (an older feature set) matches nothing: every segment gets a
+    fresh id, still above every id it issued."""
     if tuple(previous.features) != BEHAVIOUR_FEATURES:
-        raise ValueError(
-            "previous segment model: its features "
-            f"{list(previous.features)} differ from {list(BEHAVIOUR_FEATURES)}"
-        )
+        return {}, {}
     new_points = previous.scaler.transform(centroids)
     old_points = previous.kmeans.cluster_centers_
     distances = cdist(new_points, old_points)
@@ -226,13 +223,14 @@ def segment_description(profile: pd.Series) -> str:
     """One line with the centroid figures in plain units."""
     return (
         f"{profile['customer_share']:.0%} of customers; typical AUM {profile['typical_aum']:,.0f}; "
-        f"active in {profile['active_share_12m']:.0%} of months; "
-        f"{profile['digital_share']:.0%} of transactions digital; "
-        f"{profile['transactions_per_month']:.1f} transactions a month; "
+        f"active in {profile['feature_active_share_12m']:.0%} of months; "
+        f"{profile['feature_digital_share_3m']:.0%} of transactions digital; "
+        f"{profile['feature_monthly_transactions_3m']:.1f} transactions a month; "
         f"{profile['product_depth']:.1f} products; "
-        f"{profile['investment_share']:.0%} of AUM in investments; "
-        f"payroll in {profile['has_payroll']:.0%} of the last 3 months; "
-        f"AUM {_no_negative_zero(profile['aum_trend_3m'], 2):+.0%} over 3 months"
+        f"{profile['feature_investment_account_share']:.0%} of AUM accounts investments; "
+        f"payroll in {profile['feature_payroll_share_3m']:.0%} of the last 3 months; "
+        "AUM "
+        f"{_no_negative_zero(profile['feature_aum_trend_3m'], 2):+.0%} against 3 months earlier"
     )
 
 
@@ -287,7 +285,7 @@ def fit_segments(
     counts = np.bincount(kmeans.labels_, minlength=n_segments)
     profiles = pd.DataFrame(centroids, columns=list(BEHAVIOUR_FEATURES))
     profiles.insert(0, "segment_id", segment_ids)
-    profiles["typical_aum"] = np.expm1(profiles["log_aum"])
+    profiles["typical_aum"] = np.expm1(profiles[AUM_FEATURE])
     profiles["customer_share"] = counts / counts.sum()
     profiles["previous_distance"] = [distances.get(i, np.nan) for i in range(n_segments)]
 

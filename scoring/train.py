@@ -33,8 +33,8 @@ import sklearn
 
 from include.config import Settings
 from scoring import model_store, warehouse_io
+from scoring.business_rules import business_rules
 from scoring.churn_model import (
-    LABEL_HORIZON_MONTHS,
     MODEL_SPEC,
     TrainingResult,
     assemble_training_set,
@@ -44,7 +44,7 @@ from scoring.cli import run_dated_job
 from scoring.customer_value import fit_lifetime_value, value_summary
 from scoring.drift import reference_distributions, references_to_dict
 from scoring.evaluation import score_report
-from scoring.features import FEATURE_COLUMNS, behaviour_features, feature_panel
+from scoring.features import DRIFT_FEATURES, FEATURE_COLUMNS, behaviour_features, feature_panel
 from scoring.model_store import ScoringModels
 from scoring.periods import choose_feature_month
 from scoring.reason_codes import reference_values
@@ -52,15 +52,7 @@ from scoring.segments import fit_segments, segments_summary
 
 log = logging.getLogger(__name__)
 
-# The features watched for drift beside the score: the strongest churn evidence.
-DRIFT_FEATURES: tuple[str, ...] = (
-    "log_month_average_aum",
-    "aum_trend_3m",
-    "active_share_6",
-    "monthly_transactions_3m",
-    "digital_share_3m",
-    "other_bank_outflow_share_3m",
-)
+# DRIFT_FEATURES (scoring.features) are watched for drift beside the score.
 SCORE_VARIABLE = "churn_probability"
 
 
@@ -74,9 +66,11 @@ def load_panel(settings: Settings, as_of: date) -> tuple[pd.DataFrame, date, boo
     month, complete = choose_feature_month(months["month_start_date"], as_of)
     months = months.loc[months["month_start_date"] <= month]
     signals = warehouse_io.read_signal_months(settings.warehouse_path, month)
-    # dbt fills a month's label as soon as the warehouse holds the 3 months after it;
-    # run as of an earlier date (a backfill), only labels known by then may be used
-    known_until = (pd.Timestamp(month) - pd.DateOffset(months=LABEL_HORIZON_MONTHS)).date()
+    # dbt fills a month's label as soon as the warehouse holds the horizon's months
+    # (var churn_label_horizon_months) after it; run as of an earlier date (a
+    # backfill), only labels known by then may be used
+    horizon = business_rules().churn_label_horizon_months
+    known_until = (pd.Timestamp(month) - pd.DateOffset(months=horizon)).date()
     signals["churn_label_3m"] = signals["churn_label_3m"].where(
         signals["month_start_date"] <= known_until
     )
@@ -110,6 +104,9 @@ def promotion_decision(
         return {"promoted": False, "why": "candidate not evaluated out of time"}
     if not metrics.get("beats_rule_baseline"):
         return {"promoted": False, "why": "candidate does not beat the rule baseline"}
+    if any(column not in training.columns for column in previous.churn.feature_columns):
+        # an approved model from an older feature set cannot be scored on today's panel
+        return {"promoted": True, "why": "the approved model's features no longer exist"}
     test_months = {date.fromisoformat(value) for value in metrics["test_months"]}
     first, last = min(test_months), max(test_months)
     test = training.loc[training["month_start_date"].between(first, last)]

@@ -1,7 +1,8 @@
 """The only scoring module that talks to the DuckDB warehouse.
 
 Reads the marts dbt builds (fct_customer_months, fct_customer_signal_months,
-fct_transactions, mart_customer_loyalty) and the risk-band seed, and writes two
+fct_transactions, mart_customer_loyalty) and the risk-band seed, never a staging
+table: every business figure scoring uses is a mart column. It writes two
 tables dbt reads back as sources: ``scores.customer_scores`` (columns exactly
 ``SCORE_COLUMNS``) and ``scores.score_drift`` (``DRIFT_COLUMNS``). Writing a score
 date is idempotent: inside one transaction the date's rows are deleted and the new
@@ -161,36 +162,13 @@ def read_customer_activity(warehouse_path: Path, as_of: date, feature_month: dat
 
 
 def read_customer_holdings(warehouse_path: Path) -> pd.DataFrame:
-    """customer_id, product_depth (mart_customer_loyalty) and investment_share: the share
-    of the customer's open AUM accounts that are investment products (accounts, not
-    balances: a cheap proxy for the balance mix)."""
+    """customer_id and product_depth (marts.mart_customer_loyalty, as float). The share
+    of investment accounts comes with the signal mart (``read_signal_months``)."""
     con = connect(warehouse_path)
     try:
         return con.execute(
-            """
-            with open_aum_accounts as (
-                select
-                    accounts.customer_id,
-                    case when categories.is_investment then 1.0 else 0.0 end as is_investment
-                from staging.stg_core_banking__accounts as accounts
-                inner join staging.stg_reference__products as products
-                    on accounts.product_code = products.product_code
-                inner join seeds.product_categories as categories
-                    on products.product_category = categories.product_category
-                where categories.is_aum and accounts.closed_date is null
-            ),
-            mix as (
-                select customer_id, avg(is_investment) as investment_share
-                from open_aum_accounts
-                group by customer_id
-            )
-            select
-                loyalty.customer_id,
-                cast(loyalty.product_depth as double) as product_depth,
-                coalesce(mix.investment_share, 0.0) as investment_share
-            from marts.mart_customer_loyalty as loyalty
-            left join mix on loyalty.customer_id = mix.customer_id
-            """
+            "select customer_id, cast(product_depth as double) as product_depth "
+            "from marts.mart_customer_loyalty order by customer_id"
         ).df()
     finally:
         con.close()

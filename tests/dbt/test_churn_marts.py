@@ -25,6 +25,7 @@ CHURN_UNIT_TESTS = {
     "test_closed_dormant_churn_and_the_label_window",
     "test_lifecycle_stage_precedence",
     "test_churn_reasons_in_order_at_their_edges",
+    "test_signal_months_property_share_and_investment_accounts",
 }
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "churn_reason_agreement.py"
 

@@ -16,14 +16,16 @@ from threadpoolctl import threadpool_limits
 
 from include.config import Settings, load_settings
 from include.warehouse import connect
+from scoring.business_rules import business_rules, read_seed
 from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
 
-LABEL_HORIZON = 3
+RULES = business_rules()
+LABEL_HORIZON = RULES.churn_label_horizon_months
 # METRICS.md value churn, simplified for the fixture: AUM below half of month M's
 VALUE_CHURN_RATIO = 0.5
 # not the code's defaults (0.2 / 0.5), so a test can tell the seed was read
 RISK_BANDS_SEED = (("low", 0.0, 0.25), ("medium", 0.25, 0.6), ("high", 0.6, 1.01))
-# (product_code, product_category, is_aum, is_investment)
+# (product_code, product_category, is_aum, is_investment), as the seed product_categories
 PRODUCTS = (
     ("CA01", "current_account", True, False),
     ("TD01", "time_deposit", True, False),
@@ -42,11 +44,17 @@ class SyntheticBank:
     months: pd.DataFrame  # fct_customer_months: MART_COLUMNS + contribution_amount
     signals: pd.DataFrame  # fct_customer_signal_months: SIGNAL_COLUMNS
     transactions: pd.DataFrame  # fct_transactions: customer_id, transaction_date, initiated
-    accounts: pd.DataFrame  # stg_core_banking__accounts: customer_id, product_code, closed_date
+    accounts: pd.DataFrame  # the customers' accounts: customer_id, product_code, closed_date
 
 
-def value_tier(aum: float) -> str:
-    return "high_net_worth" if aum >= 3e6 else "mid_value" if aum >= 5e5 else "mass"
+def value_tier(customer_type: str, aum: float) -> str:
+    """The highest tier of the seed value_tier_thresholds whose minimum ``aum`` reaches."""
+    reached = [
+        (float(row["min_month_average_aum"]), row["value_tier"])
+        for row in read_seed("value_tier_thresholds")
+        if row["customer_type"] == customer_type and aum >= float(row["min_month_average_aum"])
+    ]
+    return max(reached)[1]
 
 
 def _customer_rows(
@@ -71,6 +79,13 @@ def _customer_rows(
     mart: list[dict] = []
     signals: list[dict] = []
     closed_on: date | None = None
+    codes = ["CA01", *(code for code in ("TD01", "FD01", "CC01") if rng.random() < 0.4)]
+    aum_codes = [code for code, _, is_aum, _ in PRODUCTS if is_aum and code in codes]
+    investment_share = round(
+        sum(code in aum_codes for code, _, _, is_investment in PRODUCTS if is_investment)
+        / len(aum_codes),
+        4,
+    )
     for offset in range(joined, months):
         month = add_months(first_month, offset)
         drifting = drift_start is not None and offset >= drift_start
@@ -81,7 +96,7 @@ def _customer_rows(
         aum = level * (0.55**steps) * float(rng.uniform(0.9, 1.1))
         count = 0 if steps >= 2 else int(rng.poisson(rate * (0.3**steps)))
         digital = int(rng.binomial(count, 0.6))
-        is_active = count >= 3
+        is_active = count >= RULES.active_transaction_threshold
         closing = drifting and steps == 4
         if closing:
             closed_on = date(month.year, month.month, 20)
@@ -98,7 +113,7 @@ def _customer_rows(
                 "is_active": is_active,
                 "is_digitally_active": is_active and digital >= 1,
                 "has_open_account": not closing,
-                "value_tier": value_tier(aum),
+                "value_tier": value_tier(customer_type, aum),
                 "payroll_credit_count": payroll,
                 "contribution_amount": round(
                     float(rng.gamma(3.0, value_per_transaction / 3.0, size=count).sum()), 2
@@ -107,6 +122,15 @@ def _customer_rows(
         )
         # the customer's months are consecutive, so the last rows are the last months
         previous = mart[-4:-1]
+        # the dbt definitions: prior average of exactly 3 months; trend against the
+        # month 3 months before (empty without it or when its AUM is 0)
+        prior = (
+            round(float(np.mean([row["month_average_aum"] for row in previous])), 2)
+            if len(previous) == 3
+            else None
+        )
+        earlier = mart[-4]["month_average_aum"] if len(mart) >= 4 else 0.0
+        trend = round(aum / earlier - 1, 4) if earlier > 0 else None
         had_payroll = len(previous) == 3 and all(row["payroll_credit_count"] for row in previous)
         active = [row["is_active"] for row in mart]
         maturing = rng.random() < 0.08
@@ -117,11 +141,8 @@ def _customer_rows(
             {
                 "customer_id": customer_id,
                 "month_start_date": month,
-                "prior_3m_average_aum": (
-                    float(np.mean([row["month_average_aum"] for row in previous]))
-                    if previous
-                    else None
-                ),
+                "aum_trend_3m": trend,
+                "prior_3m_average_aum": prior,
                 "other_bank_outflow_share_3m": round(float(other_bank_share), 4),
                 "maturing_time_deposit_count_30d": int(maturing),
                 "maturing_time_deposit_amount_30d": maturing_amount,
@@ -131,9 +152,13 @@ def _customer_rows(
                 "active_months_fall": sum(active[-6:-3]) - sum(active[-3:]),
                 "matured_campaign_deposit_count_3m": int(rng.random() < 0.05),
                 "largest_real_estate_payment_amount_3m": property_payment,
+                "real_estate_payment_share_of_prior_aum_3m": (
+                    round(property_payment / prior, 4) if prior else None
+                ),
+                # accounts close on the 20th of the closing month: none open at its end
+                "investment_account_share": None if closing else investment_share,
             }
         )
-    codes = ["CA01", *(code for code in ("TD01", "FD01", "CC01") if rng.random() < 0.4)]
     accounts = [
         {"customer_id": customer_id, "product_code": code, "closed_date": closed_on}
         for code in codes
@@ -228,7 +253,6 @@ def synthetic_bank(
 
 WAREHOUSE_DDL = """
 create schema if not exists marts;
-create schema if not exists staging;
 create schema if not exists seeds;
 create or replace table marts.fct_customer_months (
     customer_id varchar, month_start_date date, customer_type varchar,
@@ -238,26 +262,20 @@ create or replace table marts.fct_customer_months (
     value_tier varchar, payroll_credit_count integer, contribution_amount decimal(18, 2)
 );
 create or replace table marts.fct_customer_signal_months (
-    customer_id varchar, month_start_date date, prior_3m_average_aum decimal(18, 2),
+    customer_id varchar, month_start_date date, aum_trend_3m decimal(12, 4),
+    prior_3m_average_aum decimal(18, 2),
     other_bank_outflow_share_3m decimal(9, 4), maturing_time_deposit_count_30d integer,
     maturing_time_deposit_amount_30d decimal(18, 2), is_payroll_missing boolean,
     complaint_count_90d integer, active_months_3m integer, active_months_fall integer,
     matured_campaign_deposit_count_3m integer,
-    largest_real_estate_payment_amount_3m decimal(18, 2), churn_label_3m boolean
+    largest_real_estate_payment_amount_3m decimal(18, 2),
+    real_estate_payment_share_of_prior_aum_3m decimal(12, 4),
+    investment_account_share decimal(9, 4), churn_label_3m boolean
 );
 create or replace table marts.fct_transactions (
     customer_id varchar, transaction_date date, is_customer_initiated boolean
 );
 create or replace table marts.mart_customer_loyalty (customer_id varchar, product_depth integer);
-create or replace table staging.stg_core_banking__accounts (
-    customer_id varchar, product_code varchar, closed_date date
-);
-create or replace table staging.stg_reference__products (
-    product_code varchar, product_category varchar
-);
-create or replace table seeds.product_categories (
-    product_category varchar, is_aum boolean, is_investment boolean
-);
 create or replace table seeds.churn_risk_bands (
     churn_risk_band varchar, min_churn_probability decimal(5, 2),
     max_churn_probability decimal(5, 2)
@@ -279,15 +297,6 @@ def write_warehouse(warehouse_path: Path, bank: SyntheticBank) -> None:
         "marts.fct_customer_signal_months": bank.signals,
         "marts.fct_transactions": bank.transactions,
         "marts.mart_customer_loyalty": loyalty,
-        "staging.stg_core_banking__accounts": bank.accounts,
-        "staging.stg_reference__products": pd.DataFrame(
-            [(code, category) for code, category, _, _ in PRODUCTS],
-            columns=["product_code", "product_category"],
-        ),
-        "seeds.product_categories": pd.DataFrame(
-            [(category, aum, investment) for _, category, aum, investment in PRODUCTS],
-            columns=["product_category", "is_aum", "is_investment"],
-        ),
         "seeds.churn_risk_bands": pd.DataFrame(
             RISK_BANDS_SEED,
             columns=["churn_risk_band", "min_churn_probability", "max_churn_probability"],

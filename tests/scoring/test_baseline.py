@@ -4,24 +4,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.baseline import SIGNALS, fit_rule_rates, rule_probability, rule_score, signal_flags
+from scoring.baseline import (
+    SIGNAL_FIGURES,
+    SIGNALS,
+    fit_rule_rates,
+    rule_probability,
+    rule_score,
+    signal_descriptions,
+    signal_flags,
+)
 
+# mart figures (fct_customer_signal_months) with no signal firing
 QUIET = {
     "aum_trend_3m": 0.0,
     "other_bank_outflow_share_3m": 0.0,
-    "maturing_deposit_share_30d": 0.0,
-    "is_payroll_missing": 0.0,
-    "complaint_count_90d": 0.0,
-    "active_months_fall": 0.0,
+    "maturing_time_deposit_count_30d": 0,
+    "is_payroll_missing": False,
+    "complaint_count_90d": 0,
+    "active_months_fall": 0,
 }
-# one value per signal that makes it fire, in the order of SIGNALS
+# one value per signal that makes it fire, in the order of SIGNALS: the seeds'
+# declining line is -10 % (lifecycle_stage_thresholds) and the rate share 50 %
+# (churn_reason_thresholds), both reached exactly or just passed
 FIRING = {
-    "aum_trend_3m": -0.11,
+    "aum_trend_3m": -0.1001,
     "other_bank_outflow_share_3m": 0.5,
-    "maturing_deposit_share_30d": 0.01,
-    "is_payroll_missing": 1.0,
-    "complaint_count_90d": 1.0,
-    "active_months_fall": 1.0,
+    "maturing_time_deposit_count_30d": 1,
+    "is_payroll_missing": True,
+    "complaint_count_90d": 1,
+    "active_months_fall": 1,
 }
 
 
@@ -37,13 +48,14 @@ def test_each_signal_fires_at_its_threshold() -> None:
     features = pd.DataFrame(
         [
             QUIET,
-            {**QUIET, "aum_trend_3m": -0.09, "other_bank_outflow_share_3m": 0.49},
-            {**QUIET, "active_months_fall": -2.0},  # more active months than before
+            {**QUIET, "aum_trend_3m": -0.1, "other_bank_outflow_share_3m": 0.4999},
+            {**QUIET, "active_months_fall": -2},  # more active months than before
             *({**QUIET, column: value} for column, value in FIRING.items()),
         ]
     )
     flags = signal_flags(features)
-    assert list(flags.columns) == list(SIGNALS)
+    assert list(flags.columns) == list(SIGNALS) == list(signal_descriptions())
+    assert list(QUIET) == list(SIGNAL_FIGURES)
     assert not flags.iloc[:3].to_numpy().any()
     # row 3 + i fires signal i and nothing else
     np.testing.assert_array_equal(flags.iloc[3:].to_numpy(), np.eye(6, dtype=bool))
@@ -77,3 +89,17 @@ def test_unseen_low_counts_take_the_overall_rate() -> None:
     # no training rows at all: every count gets 0
     empty = pd.DataFrame(columns=list(QUIET), dtype=float)
     assert set(fit_rule_rates(empty, pd.Series([], dtype=bool)).values()) == {0.0}
+
+
+def test_null_figures_do_not_fire() -> None:
+    # the mart leaves the trend empty without a month 3 months before, the share
+    # without outflows: neither is a signal
+    nulls = pd.DataFrame([{**QUIET, "aum_trend_3m": None, "other_bank_outflow_share_3m": None}])
+    nulls["is_payroll_missing"] = pd.array([pd.NA], dtype="boolean")
+    assert not signal_flags(nulls).to_numpy().any()
+
+
+def test_descriptions_quote_the_seed_thresholds() -> None:
+    descriptions = signal_descriptions()
+    assert descriptions["aum_falling"] == "3-month AUM trend below -10%"
+    assert descriptions["outflows_to_other_banks"].startswith(">= 50% of 3-month outflows")

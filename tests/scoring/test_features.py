@@ -5,15 +5,21 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from scoring.business_rules import business_rules
 from scoring.features import (
     FEATURE_COLUMNS,
+    MART_COLUMNS,
+    MART_FIGURES,
     SIGNAL_COLUMNS,
     SIGNAL_FEATURES,
+    VALUE_TIERS,
     behaviour_features,
     build_features,
     feature_panel,
 )
 from scoring.segments import BEHAVIOUR_FEATURES
+
+ACTIVE = business_rules().active_transaction_threshold
 
 
 def month_row(
@@ -34,8 +40,8 @@ def month_row(
         "month_end_aum": aum,
         "customer_initiated_transaction_count": count,
         "digital_transaction_count": digital,
-        "is_active": count >= 3,
-        "is_digitally_active": count >= 3 and digital >= 1,
+        "is_active": count >= ACTIVE,
+        "is_digitally_active": count >= ACTIVE and digital >= 1,
         "has_open_account": open_account,
         "value_tier": "mass",
         "payroll_credit_count": payroll,
@@ -47,6 +53,7 @@ def signal_row(customer_id: str, month: date, **values: object) -> dict:
     row: dict[str, object] = {
         "customer_id": customer_id,
         "month_start_date": month,
+        "aum_trend_3m": None,
         "prior_3m_average_aum": None,
         "other_bank_outflow_share_3m": None,
         "maturing_time_deposit_count_30d": 0,
@@ -57,6 +64,8 @@ def signal_row(customer_id: str, month: date, **values: object) -> dict:
         "active_months_fall": 0,
         "matured_campaign_deposit_count_3m": 0,
         "largest_real_estate_payment_amount_3m": 0.0,
+        "real_estate_payment_share_of_prior_aum_3m": None,
+        "investment_account_share": None,
         "churn_label_3m": None,
     }
     unknown = set(values) - set(row)
@@ -74,7 +83,8 @@ def signals_for(months: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_features_ignore_everything_after_the_as_of_month(make_bank) -> None:
-    bank = make_bank(customers=80, months=14, seed=3)
+    # seed 1: in September 2023 every signal fires for someone (a property payment too)
+    bank = make_bank(customers=80, months=14, seed=1)
     months, signals = bank.months, bank.signals
     as_of = date(2023, 9, 1)
     before = build_features(months, signals, as_of)
@@ -137,26 +147,86 @@ def test_feature_values_on_a_hand_made_customer() -> None:
             month_row("B", date(2024, 4, 1), 5_000, 3, customer_type="corporate", payroll=1),
         ]
     )
-    features = build_features(months, signals_for(months), date(2024, 4, 30))
+    signals = signals_for(months)
+    # the signal mart's trend of April: 40k against January's 100k
+    signals.loc[
+        (signals["customer_id"] == "A") & (signals["month_start_date"] == date(2024, 4, 1)),
+        "aum_trend_3m",
+    ] = -0.6
+    features = build_features(months, signals, date(2024, 4, 30))
     features = features.set_index("customer_id")
     a = features.loc["A"]
-    assert a["aum_trend_3m"] == pytest.approx(-0.6)  # 40k vs mean 100k
-    assert a["aum_trend_1m"] == pytest.approx(-0.6)
-    assert a["transaction_count"] == 2
-    assert a["monthly_transactions_3m"] == 2  # (4 + 0 + 2) / 3 months
+    assert a["aum_trend_3m"] == a["feature_aum_trend_3m"] == pytest.approx(-0.6)
+    assert a["feature_aum_change_1m"] == pytest.approx(-0.6)
+    assert a["feature_transaction_count"] == a["customer_initiated_transaction_count"] == 2
+    assert a["feature_monthly_transactions_3m"] == 2  # (4 + 0 + 2) / 3 months
     # Feb-Apr (6) against Nov-Jan, of which only December and January exist (18)
-    assert a["transaction_trend_3m"] == pytest.approx(6 / 18 - 1)
-    assert a["digital_share_3m"] == pytest.approx(2 / 6)
+    assert a["feature_transaction_change_3m"] == pytest.approx(6 / 18 - 1)
+    assert a["feature_digital_share_3m"] == pytest.approx(2 / 6)
     # December, January and February had >= 3, of the 5 months A existed in the window
-    assert a["active_share_6"] == pytest.approx(3 / 5)
-    assert a["months_since_active"] == 2  # last active in February
-    assert a["payroll_share_3m"] == pytest.approx(1 / 3)  # Feb of Feb-Apr (2 credits count once)
-    assert (a["customer_type_retail"], a["customer_type_corporate"]) == (1.0, 0.0)
+    assert a["feature_active_share_6m"] == pytest.approx(3 / 5)
+    assert a["feature_months_since_active"] == 2  # last active in February
+    # Feb of Feb-Apr (2 credits count once)
+    assert a["feature_payroll_share_3m"] == pytest.approx(1 / 3)
+    assert (a["feature_customer_type_retail"], a["feature_customer_type_corporate"]) == (1.0, 0.0)
     b = features.loc["B"]
-    assert b["active_share_6"] == 1.0 and b["aum_trend_3m"] == 0.0  # 1 of 1 month
-    assert b["payroll_share_3m"] == 1.0  # 1 of the 1 month B existed
-    assert (b["customer_type_retail"], b["customer_type_corporate"]) == (0.0, 1.0)
+    assert b["feature_active_share_6m"] == 1.0  # 1 of 1 month
+    # no month 3 months before: the mart's trend is empty, the feature says no change
+    assert pd.isna(b["aum_trend_3m"]) and b["feature_aum_trend_3m"] == 0.0
+    assert b["feature_payroll_share_3m"] == 1.0  # 1 of the 1 month B existed
+    assert (b["feature_customer_type_retail"], b["feature_customer_type_corporate"]) == (0.0, 1.0)
     assert not features[list(FEATURE_COLUMNS)].isna().any().any()
+
+
+def test_the_trend_is_the_marts_and_its_feature_is_clipped() -> None:
+    april = date(2024, 4, 1)
+    months = pd.DataFrame([month_row(name, april, 10_000, 3) for name in "ABC"])
+    signals = pd.DataFrame(
+        [
+            signal_row("A", april, aum_trend_3m=-0.5523),
+            signal_row("B", april, aum_trend_3m=9.0),  # +900 %
+            signal_row("C", april, aum_trend_3m=-1.0),
+        ]
+    )
+    panel = feature_panel(months, signals).set_index("customer_id")
+    # the panel's aum_trend_3m is the mart's, unchanged; only the feature is clipped
+    assert panel["aum_trend_3m"].to_dict() == {"A": -0.5523, "B": 9.0, "C": -1.0}
+    assert panel["feature_aum_trend_3m"].to_dict() == {"A": -0.5523, "B": 5.0, "C": -1.0}
+
+
+def test_features_say_so_and_mart_figures_are_the_marts() -> None:
+    # every model input is a transform named feature_...; no feature shares a name
+    # with a mart column, and the mart figures the panel carries are the marts' values
+    mart_names = set(MART_COLUMNS) | set(SIGNAL_COLUMNS)
+    assert all(name.startswith("feature_") for name in FEATURE_COLUMNS)
+    assert not set(FEATURE_COLUMNS) & mart_names
+    assert set(MART_FIGURES) <= mart_names
+    assert {f"feature_value_tier_{tier}" for tier in VALUE_TIERS} <= set(FEATURE_COLUMNS)
+    assert set(VALUE_TIERS) == {"high_net_worth", "mid_value", "mass"}  # seed value_tier_ranks
+
+    april = date(2024, 4, 1)
+    months = pd.DataFrame([month_row("A", april, 1_234.56, 7, digital=2)])
+    figures = {
+        "aum_trend_3m": -0.5523,
+        "prior_3m_average_aum": 9_000.0,
+        "other_bank_outflow_share_3m": 0.6667,
+        "maturing_time_deposit_count_30d": 2,
+        "maturing_time_deposit_amount_30d": 99_999.99,
+        "complaint_count_90d": 8,
+        "active_months_3m": 1,
+        "active_months_fall": 2,
+        "matured_campaign_deposit_count_3m": 6,
+        "largest_real_estate_payment_amount_3m": 90_000.0,
+        "real_estate_payment_share_of_prior_aum_3m": 10.0,
+        "investment_account_share": 0.3333,
+    }
+    panel = feature_panel(months, pd.DataFrame([signal_row("A", april, **figures)]))
+    row = panel.iloc[0]
+    for column, value in figures.items():
+        assert row[column] == value, column
+    assert row["month_average_aum"] == 1_234.56
+    assert row["customer_initiated_transaction_count"] == 7
+    assert row["digital_transaction_count"] == 2
 
 
 def test_signal_features_on_hand_made_customers() -> None:
@@ -183,24 +253,25 @@ def test_signal_features_on_hand_made_customers() -> None:
                 active_months_fall=2,
                 matured_campaign_deposit_count_3m=1,
                 largest_real_estate_payment_amount_3m=150_000.0,
+                real_estate_payment_share_of_prior_aum_3m=1.5,
                 churn_label_3m=True,
             ),
             signal_row(
                 "B",
                 april,
-                # no prior months: the payment is compared with this month's AUM
-                prior_3m_average_aum=None,
-                other_bank_outflow_share_3m=1.2,
+                other_bank_outflow_share_3m=0.9,
                 maturing_time_deposit_amount_30d=400_000.0,
                 complaint_count_90d=9,
                 active_months_fall=-1,
                 matured_campaign_deposit_count_3m=7,
                 largest_real_estate_payment_amount_3m=10_000.0,
+                real_estate_payment_share_of_prior_aum_3m=0.2,
                 churn_label_3m=False,
             ),
             signal_row(
                 "C",
                 april,
+                # prior average 0: the mart's share is empty
                 prior_3m_average_aum=0.0,
                 maturing_time_deposit_amount_30d=3.0,
                 largest_real_estate_payment_amount_3m=900.0,
@@ -211,30 +282,34 @@ def test_signal_features_on_hand_made_customers() -> None:
     got = features[list(SIGNAL_FEATURES)].to_dict("index")
     assert got["A"] == pytest.approx(
         {
-            "other_bank_outflow_share_3m": 0.6,
-            "maturing_deposit_share_30d": 0.25,  # 50k maturing / 200k AUM
-            "is_payroll_missing": 1.0,
-            "complaint_count_90d": 2.0,
-            "active_months_fall": 2.0,
-            "matured_campaign_deposit_count_3m": 1.0,
-            "real_estate_payment_share_3m": 1.5,  # 150k paid / 100k prior 3-month AUM
+            "feature_other_bank_outflow_share_3m": 0.6,
+            "feature_maturing_deposit_share_30d": 0.25,  # 50k maturing / 200k AUM
+            "feature_is_payroll_missing": 1.0,
+            "feature_complaint_count_90d": 2.0,
+            "feature_active_months_fall": 2.0,
+            "feature_matured_campaign_deposit_count_3m": 1.0,
+            "feature_real_estate_payment_share_3m": 1.5,  # the mart's share
         }
     )
     assert got["B"] == pytest.approx(
         {
-            "other_bank_outflow_share_3m": 1.0,  # clipped to a share
-            "maturing_deposit_share_30d": 5.0,  # 400k / 50k = 8, clipped at 5
-            "is_payroll_missing": 0.0,
-            "complaint_count_90d": 5.0,  # clipped at 5
-            "active_months_fall": -1.0,  # a rise is kept as such
-            "matured_campaign_deposit_count_3m": 5.0,
-            "real_estate_payment_share_3m": 0.2,  # 10k / this month's 50k
+            "feature_other_bank_outflow_share_3m": 0.9,
+            "feature_maturing_deposit_share_30d": 5.0,  # 400k / 50k = 8, clipped at 5
+            "feature_is_payroll_missing": 0.0,
+            "feature_complaint_count_90d": 5.0,  # clipped at 5
+            "feature_active_months_fall": -1.0,  # a rise is kept as such
+            "feature_matured_campaign_deposit_count_3m": 5.0,
+            "feature_real_estate_payment_share_3m": 0.2,
         }
     )
-    # zero AUM: the denominators are floored at 1 CNY, then the shares clipped at 5
-    assert got["C"]["maturing_deposit_share_30d"] == 3.0
-    assert got["C"]["real_estate_payment_share_3m"] == 5.0
-    assert got["C"]["other_bank_outflow_share_3m"] == 0.0  # NULL share: no outflows
+    # the mart figures stay unclipped beside them
+    assert features.loc["B", "complaint_count_90d"] == 9
+    assert features.loc["B", "matured_campaign_deposit_count_3m"] == 7
+    # zero AUM: the denominator is floored at 1 CNY, then the share clipped at 5
+    assert got["C"]["feature_maturing_deposit_share_30d"] == 3.0
+    assert got["C"]["feature_real_estate_payment_share_3m"] == 0.0  # empty share
+    assert got["C"]["feature_other_bank_outflow_share_3m"] == 0.0  # NULL share: no outflows
+    assert pd.isna(features.loc["C", "other_bank_outflow_share_3m"])
     # no signal row: nothing fires and there is no label
     assert all(value == 0.0 for value in got["D"].values())
     labels = features["churn_label_3m"]
@@ -255,13 +330,14 @@ def test_a_month_without_a_row_counts_as_empty() -> None:
     february = panel.loc[panel["month_start_date"] == date(2024, 2, 1)].iloc[0]
     assert not february["has_row"] and not february["has_open_account"]
     assert pd.isna(february["churn_label_3m"])  # no signal row: no label either
+    # no mart row: the mart figures are empty, the features count it as zero
+    assert pd.isna(february["month_average_aum"]) and february["feature_month_average_aum"] == 0
     a = build_features(months, signals_for(months), date(2024, 3, 1)).set_index("customer_id")
     a = a.loc["A"]
-    # trend against the mean of January (90k) and the empty February (0): 30k / 45k - 1
-    assert a["aum_trend_3m"] == pytest.approx(30_000 / 45_000 - 1)
-    assert a["aum_trend_1m"] == pytest.approx(5.0)  # from 0 (floored at 1): clipped at +500%
-    assert a["active_share_12"] == pytest.approx(1 / 3)  # January only, of 3 months
-    assert a["payroll_share_3m"] == pytest.approx(2 / 3)  # January and March
+    # from 0 in the empty February (floored at 1): clipped at +500%
+    assert a["feature_aum_change_1m"] == pytest.approx(5.0)
+    assert a["feature_active_share_12m"] == pytest.approx(1 / 3)  # January only, of 3 months
+    assert a["feature_payroll_share_3m"] == pytest.approx(2 / 3)  # January and March
 
 
 def test_duplicate_customer_month_is_reported() -> None:
@@ -286,16 +362,23 @@ def test_behaviour_features_join_the_holdings() -> None:
             month_row("B", april, 50_000, 6, digital=0),
         ]
     )
-    population = build_features(months, signals_for(months), april)
-    holdings = pd.DataFrame(
-        {"customer_id": ["B", "A"], "product_depth": [1.0, 3.0], "investment_share": [0.0, 0.5]}
+    signals = pd.DataFrame(
+        [
+            signal_row("A", date(2024, 3, 1)),
+            signal_row("A", april, aum_trend_3m=-0.9, investment_account_share=0.5),
+            signal_row("B", april),  # no open AUM account: empty share
+        ]
     )
+    population = build_features(months, signals, april)
+    holdings = pd.DataFrame({"customer_id": ["B", "A"], "product_depth": [1.0, 3.0]})
     frame = behaviour_features(population, holdings).set_index("customer_id")
-    assert set(BEHAVIOUR_FEATURES) <= set(frame.columns)
+    assert set(BEHAVIOUR_FEATURES) == set(frame.columns)
     a = frame.loc["A"]
-    assert a["aum_trend_3m"] == -0.9  # 1k against 10k, in the segments' [-1, 1]
-    assert a["has_payroll"] == 1.0 and a["active_share_12m"] == 0.5
-    assert a["digital_share"] == pytest.approx(5 / 6)
-    assert (a["product_depth"], a["investment_share"]) == (3.0, 0.5)
+    # the same transforms as the churn model's features, under the same names
+    assert a["feature_aum_trend_3m"] == -0.9
+    assert a["feature_payroll_share_3m"] == 1.0 and a["feature_active_share_12m"] == 0.5
+    assert a["feature_digital_share_3m"] == pytest.approx(5 / 6)
+    assert (a["product_depth"], a["feature_investment_account_share"]) == (3.0, 0.5)
     assert frame.loc["B", "product_depth"] == 1.0
-    assert frame.loc["B", "log_aum"] == pytest.approx(10.819798)  # log1p(50,000)
+    assert frame.loc["B", "feature_investment_account_share"] == 0.0
+    assert frame.loc["B", "feature_log_month_average_aum"] == pytest.approx(10.819798)

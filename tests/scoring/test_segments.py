@@ -21,68 +21,73 @@ from scoring.segments import (
 # Centres of well-separated behaviour groups (original units) and the noise around them.
 GROUPS: dict[str, dict[str, float]] = {
     "affluent": {
-        "log_aum": 13.5,
-        "active_share_12m": 0.9,
-        "digital_share": 0.5,
-        "transactions_per_month": 8.0,
+        "feature_log_month_average_aum": 13.5,
+        "feature_active_share_12m": 0.9,
+        "feature_digital_share_3m": 0.5,
+        "feature_monthly_transactions_3m": 8.0,
         "product_depth": 5.0,
-        "investment_share": 0.6,
-        "has_payroll": 0.3,
-        "aum_trend_3m": 0.02,
+        "feature_investment_account_share": 0.6,
+        "feature_payroll_share_3m": 0.3,
+        "feature_aum_trend_3m": 0.02,
     },
     "digital": {
-        "log_aum": 9.5,
-        "active_share_12m": 0.95,
-        "digital_share": 0.92,
-        "transactions_per_month": 30.0,
+        "feature_log_month_average_aum": 9.5,
+        "feature_active_share_12m": 0.95,
+        "feature_digital_share_3m": 0.92,
+        "feature_monthly_transactions_3m": 30.0,
         "product_depth": 3.0,
-        "investment_share": 0.05,
-        "has_payroll": 0.9,
-        "aum_trend_3m": 0.0,
+        "feature_investment_account_share": 0.05,
+        "feature_payroll_share_3m": 0.9,
+        "feature_aum_trend_3m": 0.0,
     },
     "dormant": {
-        "log_aum": 5.0,
-        "active_share_12m": 0.05,
-        "digital_share": 0.1,
-        "transactions_per_month": 0.2,
+        "feature_log_month_average_aum": 5.0,
+        "feature_active_share_12m": 0.05,
+        "feature_digital_share_3m": 0.1,
+        "feature_monthly_transactions_3m": 0.2,
         "product_depth": 1.0,
-        "investment_share": 0.0,
-        "has_payroll": 0.0,
-        "aum_trend_3m": -0.1,
+        "feature_investment_account_share": 0.0,
+        "feature_payroll_share_3m": 0.0,
+        "feature_aum_trend_3m": -0.1,
     },
     "branch": {
-        "log_aum": 10.5,
-        "active_share_12m": 0.6,
-        "digital_share": 0.05,
-        "transactions_per_month": 3.0,
+        "feature_log_month_average_aum": 10.5,
+        "feature_active_share_12m": 0.6,
+        "feature_digital_share_3m": 0.05,
+        "feature_monthly_transactions_3m": 3.0,
         "product_depth": 2.0,
-        "investment_share": 0.1,
-        "has_payroll": 0.1,
-        "aum_trend_3m": 0.0,
+        "feature_investment_account_share": 0.1,
+        "feature_payroll_share_3m": 0.1,
+        "feature_aum_trend_3m": 0.0,
     },
     "declining": {
-        "log_aum": 11.0,
-        "active_share_12m": 0.7,
-        "digital_share": 0.5,
-        "transactions_per_month": 10.0,
+        "feature_log_month_average_aum": 11.0,
+        "feature_active_share_12m": 0.7,
+        "feature_digital_share_3m": 0.5,
+        "feature_monthly_transactions_3m": 10.0,
         "product_depth": 3.0,
-        "investment_share": 0.2,
-        "has_payroll": 0.5,
-        "aum_trend_3m": -0.6,
+        "feature_investment_account_share": 0.2,
+        "feature_payroll_share_3m": 0.5,
+        "feature_aum_trend_3m": -0.6,
     },
 }
 NOISE = {
-    "log_aum": 0.4,
-    "active_share_12m": 0.05,
-    "digital_share": 0.05,
-    "transactions_per_month": 1.5,
+    "feature_log_month_average_aum": 0.4,
+    "feature_active_share_12m": 0.05,
+    "feature_digital_share_3m": 0.05,
+    "feature_monthly_transactions_3m": 1.5,
     "product_depth": 0.5,
-    "investment_share": 0.05,
-    "has_payroll": 0.08,
-    "aum_trend_3m": 0.05,
+    "feature_investment_account_share": 0.05,
+    "feature_payroll_share_3m": 0.08,
+    "feature_aum_trend_3m": 0.05,
 }
 FOUR = ("affluent", "digital", "dormant", "branch")
-SHARES = ("active_share_12m", "digital_share", "investment_share", "has_payroll")
+SHARES = (
+    "feature_active_share_12m",
+    "feature_digital_share_3m",
+    "feature_investment_account_share",
+    "feature_payroll_share_3m",
+)
 
 
 def population(groups: tuple[str, ...], rows: int, seed: int) -> pd.DataFrame:
@@ -96,7 +101,9 @@ def population(groups: tuple[str, ...], rows: int, seed: int) -> pd.DataFrame:
         centre = np.array([GROUPS[group][feature] for group in drawn])
         frame[feature] = centre + rng.normal(0.0, NOISE[feature], rows)
     frame[list(SHARES)] = frame[list(SHARES)].clip(0.0, 1.0)
-    frame["transactions_per_month"] = frame["transactions_per_month"].clip(lower=0.0)
+    frame["feature_monthly_transactions_3m"] = frame["feature_monthly_transactions_3m"].clip(
+        lower=0.0
+    )
     frame["product_depth"] = frame["product_depth"].round().clip(0, 8)
     return frame
 
@@ -128,7 +135,7 @@ def test_each_group_maps_to_one_segment(first_model) -> None:
     groups = group_segments(model, frame)
     assert (groups["purity"] > 0.95).all()
     assert groups["segment_id"].nunique() == 4
-    # Without a previous model ids follow the centroid's log_aum ascending.
+    # Without a previous model ids follow the centroid's feature_log_month_average_aum ascending.
     assert groups.sort_values("segment_id").index.tolist() == [
         "dormant",
         "digital",
@@ -188,7 +195,13 @@ def test_names_are_unique_and_readable(first_model) -> None:
 
 
 def test_name_collisions_get_a_distinguishing_word() -> None:
-    z_scores = pd.Series({"log_aum": 1.5, "investment_share": 2.0, "digital_share": 0.8})
+    z_scores = pd.Series(
+        {
+            "feature_log_month_average_aum": 1.5,
+            "feature_investment_account_share": 2.0,
+            "feature_digital_share_3m": 0.8,
+        }
+    )
     first = segment_name(z_scores)
     assert first == "affluent investors"
     second = segment_name(z_scores, {first})
@@ -204,7 +217,7 @@ def test_missing_values_are_filled_with_medians() -> None:
     holes = frame.copy()
     for feature in BEHAVIOUR_FEATURES:
         holes.loc[rng.random(len(holes)) < 0.05, feature] = np.nan
-    holes.loc[0, "log_aum"] = np.inf
+    holes.loc[0, "feature_log_month_average_aum"] = np.inf
     model = fit_segments(holes, n_segments=4)
     assert model.medians.notna().all()
     assigned = assign_segments(model, holes)
@@ -245,9 +258,9 @@ def test_a_moved_cluster_gets_a_new_id(first_model) -> None:
     model, _ = first_model
     moved = population(FOUR, 4_000, seed=2)
     branch = moved["group"] == "branch"
-    moved.loc[branch, "digital_share"] = 0.95
-    moved.loc[branch, "transactions_per_month"] = 40.0
-    moved.loc[branch, "has_payroll"] = 0.95
+    moved.loc[branch, "feature_digital_share_3m"] = 0.95
+    moved.loc[branch, "feature_monthly_transactions_3m"] = 40.0
+    moved.loc[branch, "feature_payroll_share_3m"] = 0.95
     refit = fit_segments(moved, n_segments=4, previous=model)
     after = group_segments(refit, moved)
     assert after.loc["branch", "segment_id"] == 5
@@ -281,14 +294,14 @@ def test_large_input_is_fitted_on_a_sample() -> None:
 
 def test_bad_input_is_named() -> None:
     frame = population(FOUR, 100, seed=1)
-    with pytest.raises(ValueError, match="missing column.*digital_share"):
-        fit_segments(frame.drop(columns="digital_share"))
+    with pytest.raises(ValueError, match="missing column.*feature_digital_share_3m"):
+        fit_segments(frame.drop(columns="feature_digital_share_3m"))
     with pytest.raises(ValueError, match="duplicate customer_id S1-000000"):
         fit_segments(pd.concat([frame, frame.head(1)]))
     with pytest.raises(ValueError, match="fewer than n_segments"):
         fit_segments(frame.head(3), n_segments=4)
-    all_null = frame.assign(has_payroll=np.nan)
-    with pytest.raises(ValueError, match="has_payroll are all NULL"):
+    all_null = frame.assign(feature_payroll_share_3m=np.nan)
+    with pytest.raises(ValueError, match="feature_payroll_share_3m are all NULL"):
         fit_segments(all_null)
-    with pytest.raises(ValueError, match="column log_aum is not numeric"):
-        fit_segments(frame.assign(log_aum="a lot"))
+    with pytest.raises(ValueError, match="column feature_log_month_average_aum is not numeric"):
+        fit_segments(frame.assign(feature_log_month_average_aum="a lot"))

@@ -24,7 +24,7 @@ from scoring.churn_model import (
     out_of_time_split,
 )
 from scoring.evaluation import score_report
-from scoring.reason_codes import REASON_BY_CODE
+from scoring.reason_codes import REASON_BY_CODE, mart_percent
 from scoring.score import main as score_main
 from scoring.score import score_customers
 from scoring.train import (
@@ -127,6 +127,20 @@ def test_scoring_writes_one_row_per_open_customer(trained, bank) -> None:
     high = scores["churn_risk_band"] == "high"
     assert codes.loc[high, "reason_code_1"].notna().all()
     assert scores.loc[high, "reason_summary"].notna().all()
+
+    # one name, one meaning: the figures the summaries quote are the signal mart's
+    # of the feature month (what mart_customer_360 shows beside them), not the
+    # model's transforms (the trend clipped, the complaints capped)
+    march = bank.signals.loc[bank.signals["month_start_date"] == date(2024, 3, 1)]
+    mart = march.set_index("customer_id")
+    summaries = scores.set_index("customer_id")["reason_summary"].dropna()
+    trends = summaries.str.extract(r"AUM changed (-?\d+%)")[0].dropna()
+    complaints = summaries.str.extract(r"(\d+) complaint\(s\)")[0].dropna()
+    assert len(trends) > 10 and len(complaints) > 0
+    for customer_id, quoted in trends.items():
+        assert quoted == mart_percent(mart.loc[customer_id, "aum_trend_3m"]), customer_id
+    for customer_id, quoted in complaints.items():
+        assert int(quoted) == mart.loc[customer_id, "complaint_count_90d"], customer_id
 
     # segments and lifetime value for everyone (every scored customer has transactions)
     assert scores["segment_id"].notna().all() and scores["segment_name"].notna().all()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 from datetime import date, datetime
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from include.warehouse import connect
+from scoring import warehouse_io
 from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
 from scoring.warehouse_io import (
     DRIFT_COLUMNS,
@@ -245,7 +247,7 @@ def test_missing_mart_table_or_column_is_named(tmp_path: Path) -> None:
 def hand_made_warehouse(path: Path) -> None:
     con = connect(path)
     try:
-        for schema in ("marts", "staging", "seeds"):
+        for schema in ("marts", "seeds"):
             con.execute(f"create schema {schema}")
         con.execute(
             """
@@ -282,33 +284,6 @@ def hand_made_warehouse(path: Path) -> None:
         )
         con.execute(
             """
-            create table staging.stg_core_banking__accounts as select * from (values
-                ('A', 'CA01', null::date),
-                ('A', 'FD01', null::date),
-                ('A', 'TD01', date '2023-05-01'),  -- closed: not held
-                ('A', 'CC01', null::date),         -- not an AUM product
-                ('B', 'CC01', null::date)
-            ) as t(customer_id, product_code, closed_date)
-            """
-        )
-        con.execute(
-            """
-            create table staging.stg_reference__products as select * from (values
-                ('CA01', 'current_account'), ('TD01', 'time_deposit'),
-                ('FD01', 'fund'), ('CC01', 'credit_card')
-            ) as t(product_code, product_category)
-            """
-        )
-        con.execute(
-            """
-            create table seeds.product_categories as select * from (values
-                ('current_account', true, false), ('time_deposit', true, false),
-                ('fund', true, true), ('credit_card', false, false)
-            ) as t(product_category, is_aum, is_investment)
-            """
-        )
-        con.execute(
-            """
             create table seeds.churn_risk_bands as select * from (values
                 ('low', 0.00, 0.15), ('medium', 0.15, 0.40), ('high', 0.40, 1.01)
             ) as t(churn_risk_band, min_churn_probability, max_churn_probability)
@@ -340,10 +315,18 @@ def test_read_customer_holdings_and_cutoffs(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     hand_made_warehouse(path)
     holdings = read_customer_holdings(path).set_index("customer_id").sort_index()
+    # the mart's product depth; the investment share comes with the signal mart
     assert holdings.to_dict("index") == {
-        # open AUM accounts: current account and fund -> half are investments
-        "A": {"product_depth": 3.0, "investment_share": 0.5},
-        "B": {"product_depth": 1.0, "investment_share": 0.0},  # a card only
-        "C": {"product_depth": 0.0, "investment_share": 0.0},  # no accounts
+        "A": {"product_depth": 3.0},
+        "B": {"product_depth": 1.0},
+        "C": {"product_depth": 0.0},
     }
     assert read_risk_band_cutoffs(path) == (0.15, 0.40)
+
+
+def test_scoring_reads_marts_and_seeds_only() -> None:
+    # every business figure scoring uses is a mart column: the warehouse module
+    # names no staging or intermediate relation (the hand-made warehouse above has
+    # neither schema, and every read works on it)
+    source = inspect.getsource(warehouse_io)
+    assert "staging." not in source and "intermediate." not in source

@@ -6,7 +6,9 @@
 -- Windows: the month and the churn_signal_months - 1 months before it;
 -- maturities in the churn_signal_maturity_days days after the month's end;
 -- complaints in the churn_signal_complaint_days days up to it. Two reason
--- evidences ride along (largest real-estate payment, matured campaign deposits).
+-- evidences ride along (largest real-estate payment, also as a share of the prior
+-- 3-month average AUM, and matured campaign deposits), and the share of the AUM
+-- accounts open at signal_date that are investment products (behaviour segments).
 {%- set n = var('churn_signal_months') | int %}
 {%- set maturity_days = var('churn_signal_maturity_days') | int %}
 {%- set complaint_days = var('churn_signal_complaint_days') | int %}
@@ -35,6 +37,10 @@ accounts as (
 
 products as (
     select * from {{ ref('stg_reference__products') }}
+),
+
+product_categories as (
+    select * from {{ ref('product_categories') }}
 ),
 
 complaints as (
@@ -152,6 +158,27 @@ real_estate_payments as (
     group by month_ends.customer_id, month_ends.month_start_date
 ),
 
+-- AUM accounts open at the end of signal_date (opened by then, not closed on or before it)
+open_aum_accounts as (
+    select
+        month_ends.customer_id,
+        month_ends.month_start_date,
+        count(*) as aum_account_count,
+        count(*) filter (where product_categories.is_investment) as investment_account_count
+    from month_ends
+    inner join accounts
+        on
+            month_ends.customer_id = accounts.customer_id
+            and accounts.opened_date <= month_ends.signal_date
+            and (accounts.closed_date is null or accounts.closed_date > month_ends.signal_date)
+    inner join products
+        on accounts.product_code = products.product_code
+    inner join product_categories
+        on products.product_category = product_categories.product_category
+    where product_categories.is_aum
+    group by month_ends.customer_id, month_ends.month_start_date
+),
+
 final as (
     select
         rolling.customer_id,
@@ -181,6 +208,20 @@ final as (
             as matured_campaign_deposit_count_3m,
         cast(coalesce(real_estate_payments.largest_real_estate_payment_amount, 0) as decimal(18, 2))
             as largest_real_estate_payment_amount_3m,
+        cast(
+            case
+                when churn_months.prior_3m_average_aum > 0
+                    then round(
+                        coalesce(real_estate_payments.largest_real_estate_payment_amount, 0)
+                        / churn_months.prior_3m_average_aum,
+                        4
+                    )
+            end as decimal(12, 4)
+        ) as real_estate_payment_share_of_prior_aum_3m,
+        cast(
+            round(open_aum_accounts.investment_account_count / open_aum_accounts.aum_account_count, 4)
+            as decimal(9, 4)
+        ) as investment_account_share,
         churn_months.is_churned,
         churn_months.churn_label_3m
     from rolling
@@ -204,6 +245,10 @@ final as (
         on
             rolling.customer_id = real_estate_payments.customer_id
             and rolling.month_start_date = real_estate_payments.month_start_date
+    left join open_aum_accounts
+        on
+            rolling.customer_id = open_aum_accounts.customer_id
+            and rolling.month_start_date = open_aum_accounts.month_start_date
 )
 
 select * from final
