@@ -12,6 +12,11 @@ into derived columns by :func:`prepare_frame` ("parse and flag"):
 - ``<col>__is_valid``: the text parses as the column's type (missing counts as valid;
   the not-null rule covers it), e.g. ``2024-02-30`` is not a valid date;
 - ``<col>__value``: the parsed value (NaN/NaT when missing or invalid) for range checks;
+- ``<col>__fits_type`` (integers and decimals): the value fits the SQL type dbt staging
+  casts it to (``Column.sql_type``: 32-bit ``integer``, ``decimal(p, s)``), counted on the
+  text, exactly; ``<col>__fits_scale`` (decimals): no non-zero digit beyond the type's
+  scale, so the cast never rounds. Missing or malformed values count as fitting (the
+  rules above cover them);
 - ``<col>__is_known``: the referenced parent key exists (missing counts as known);
 - ``_business_date`` / ``_business_day_end``: the file's business date and the next midnight.
 
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 from string import Formatter
 
 import great_expectations as gx
+import numpy as np
 import pandas as pd
 from great_expectations.data_context import AbstractDataContext
 
@@ -34,7 +40,11 @@ from include.landing.entities import (
     DECIMAL,
     ENTITIES_BY_TABLE,
     INTEGER,
+    INTEGER_MAX,
+    INTEGER_MIN,
+    INTEGER_SQL_TYPE,
     TIMESTAMP,
+    Column,
     Entity,
 )
 
@@ -115,6 +125,16 @@ def _meta(column: str, reason: str) -> dict[str, str]:
     return {"column": column, "reason": reason}
 
 
+def _type_range_reason(column: Column) -> str:
+    """Why a well-formed number does not fit the SQL type staging casts the column to."""
+    if column.decimal is not None:
+        return (
+            f"is too large for {column.sql_type} "
+            f"(at most {column.decimal.integer_digits} digits before the decimal point)"
+        )
+    return f"is outside the range of {INTEGER_SQL_TYPE} ({INTEGER_MIN} to {INTEGER_MAX})"
+
+
 def build_suite(entity: Entity) -> gx.ExpectationSuite:
     """The suite for one entity, from its contract in ``entities.py``.
 
@@ -150,6 +170,28 @@ def build_suite(entity: Entity) -> gx.ExpectationSuite:
                     ),
                 )
             )
+        if column.type in (INTEGER, DECIMAL):
+            add(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column=f"{name}__fits_type",
+                    value_set=[True],
+                    meta=_meta(name, "{column} '{value}' " + _type_range_reason(column)),
+                )
+            )
+        if column.decimal is not None:
+            scale = column.decimal.scale
+            add(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column=f"{name}__fits_scale",
+                    value_set=[True],
+                    meta=_meta(
+                        name,
+                        "{column} '{value}' has more than "
+                        + f"{scale} decimal places: {column.sql_type} would round it",
+                    ),
+                )
+            )
+        # Minimum and maximum are separate expectations so the reason says which one.
         if column.min_value is not None:
             add(
                 gx.expectations.ExpectColumnValuesToBeBetween(
@@ -157,6 +199,16 @@ def build_suite(entity: Entity) -> gx.ExpectationSuite:
                     min_value=column.min_value,
                     meta=_meta(
                         name, "{column} {value} is below the minimum " + f"{column.min_value:g}"
+                    ),
+                )
+            )
+        if column.max_value is not None:
+            add(
+                gx.expectations.ExpectColumnValuesToBeBetween(
+                    column=f"{name}__value",
+                    max_value=column.max_value,
+                    meta=_meta(
+                        name, "{column} {value} is above the maximum " + f"{column.max_value:g}"
                     ),
                 )
             )
@@ -260,6 +312,38 @@ def _parse(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
     return (~present | parsed.notna()), parsed
 
 
+def fits_type(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series]:
+    """(fits the type's range, fits its scale) of a numeric column, exactly, on the text.
+
+    Counted on the digits, not on a float, so ``9999999999999999.99`` fits
+    ``decimal(18, 2)`` and ``10000000000000000.00`` does not. Missing and malformed
+    values fit (the not-null and format rules cover them).
+    """
+    well_formed = values.str.fullmatch(FORMATS[column.type]).fillna(False).astype(bool)
+    text = values.where(well_formed, "0").astype("str")
+    negative = text.str.startswith("-").to_numpy(dtype=bool)
+    unsigned = text.str.lstrip("+-")
+    whole = unsigned.str.lstrip("0")  # no leading zeros; "0.5" -> ".5", "000" -> ""
+    point = whole.str.find(".").to_numpy(dtype=np.int64)
+    integer_digits = np.where(point >= 0, point, whole.str.len().to_numpy(dtype=np.int64))
+    ones = pd.Series(True, index=values.index)
+    if column.decimal is not None:
+        in_range = integer_digits <= column.decimal.integer_digits
+        dot = unsigned.str.find(".").to_numpy(dtype=np.int64)
+        significant = unsigned.str.rstrip("0").str.len().to_numpy(dtype=np.int64)
+        decimals = np.where(dot >= 0, significant - dot - 1, 0)
+        in_scale = decimals <= column.decimal.scale
+        return pd.Series(in_range, index=values.index), pd.Series(in_scale, index=values.index)
+    width = len(str(INTEGER_MAX))
+    in_range = integer_digits < width
+    edge = np.flatnonzero(integer_digits == width)
+    if len(edge):
+        digits = whole.to_numpy(dtype=object)[edge]
+        limits = np.where(negative[edge], str(-INTEGER_MIN), str(INTEGER_MAX))
+        in_range[edge] = digits <= limits.astype(object)
+    return pd.Series(in_range, index=values.index), ones
+
+
 def prepare_frame(
     rows: pd.DataFrame, entity: Entity, known_keys: dict[str, pd.Series] | None = None
 ) -> pd.DataFrame:
@@ -277,6 +361,11 @@ def prepare_frame(
             frame[f"{column.name}__is_valid"], frame[f"{column.name}__value"] = _parse(
                 frame[column.name], column.type
             )
+        if column.type in (INTEGER, DECIMAL):
+            in_range, in_scale = fits_type(frame[column.name], column)
+            frame[f"{column.name}__fits_type"] = in_range
+            if column.decimal is not None:
+                frame[f"{column.name}__fits_scale"] = in_scale
     for ref in REFERENCES.get(entity.raw_table, ()):
         keys = (known_keys or {}).get(ref.column, pd.Series([], dtype="str"))
         values = frame[ref.column]

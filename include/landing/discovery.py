@@ -6,23 +6,28 @@ Layout (see ``entities.py``)::
 
 A run with logical date D takes every file dated D or earlier that is not yet
 registered, so the first run loads all history and a late file for an earlier
-date is taken by the next run. Files are identified by content (sha256): a
-file whose content was already loaded under another name is a re-delivery
-(``duplicate``). Anything that does not fit the layout is reported as unknown.
+date is taken by the next run. A file version is (path, sha256). A re-delivery is
+the same file for the same entity *and* business date: same entity, date and
+sha256 as a loaded file, under another name (``duplicate``; the loader re-checks
+it when its original quarantined rows for an unknown parent). Equal bytes on
+another date are a new delivery. A control file (``<entity>_YYYYMMDD[_<suffix>].ctl``,
+see ``control.py``) is attached to the data file of the same name. Anything
+that does not fit the layout is reported as unknown.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from include.landing.control import CONTROL_SUFFIX
 from include.landing.entities import ENTITIES, Entity
 from include.landing.reader import file_checksum
-from include.landing.registry import DUPLICATE, LOADED, loaded_checksums, registered_files
+from include.landing.registry import DONE_STATUSES, loaded_deliveries, registered_files
 
 PARTITION = re.compile(r"business_date=(\d{4}-\d{2}-\d{2})")
 ENTITY_BY_FOLDER = {(entity.system, entity.name): entity for entity in ENTITIES}
@@ -35,6 +40,10 @@ class LandedFile:
     entity: Entity
     business_date: date
     checksum: str = ""
+    control: Path | None = None  # the control file delivered with it, if any
+    # A re-delivery re-checked for rows its original quarantined for an unknown parent:
+    recheck_of: str = ""  # the original's path
+    recheck_lines: frozenset[int] = frozenset()  # lines of those rows (same bytes, same lines)
 
 
 @dataclass(frozen=True)
@@ -57,9 +66,13 @@ class Discovery:
     unknown: list[UnknownItem] = field(default_factory=list)
 
 
-def file_name_pattern(entity: Entity, business_date: date) -> re.Pattern[str]:
+def file_name_pattern(
+    entity: Entity, business_date: date, extension: str = ".csv"
+) -> re.Pattern[str]:
     stamp = business_date.strftime("%Y%m%d")
-    return re.compile(rf"{re.escape(entity.name)}_{stamp}(?:_[A-Za-z0-9][A-Za-z0-9_-]*)?\.csv")
+    return re.compile(
+        rf"{re.escape(entity.name)}_{stamp}(?:_[A-Za-z0-9][A-Za-z0-9_-]*)?{re.escape(extension)}"
+    )
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -107,15 +120,31 @@ def scan_landing(
                     unknown.append(UnknownItem(_relative(landing_root, partition_dir), reason))
                     continue
                 pattern = file_name_pattern(entity, business_date)
-                for path in sorted(partition_dir.iterdir()):
+                control_pattern = file_name_pattern(entity, business_date, CONTROL_SUFFIX)
+                entries = sorted(partition_dir.iterdir())
+                names = {path.name for path in entries if path.is_file()}
+                for path in entries:
                     relative = _relative(landing_root, path)
-                    if not path.is_file() or not pattern.fullmatch(path.name):
+                    if path.is_file() and control_pattern.fullmatch(path.name):
+                        if path.with_suffix(".csv").name not in names:
+                            reason = f"control file without its data file {path.stem}.csv"
+                            unknown.append(UnknownItem(relative, reason))
+                    elif not path.is_file() or not pattern.fullmatch(path.name):
                         expected = f"{entity.name}_{business_date:%Y%m%d}[_<suffix>].csv"
                         unknown.append(UnknownItem(relative, f"not named {expected}"))
                     elif business_date > up_to:
                         later += 1
                     else:
-                        files.append(LandedFile(path, relative, entity, business_date))
+                        control = path.with_suffix(CONTROL_SUFFIX)
+                        files.append(
+                            LandedFile(
+                                path,
+                                relative,
+                                entity,
+                                business_date,
+                                control=control if control.name in names else None,
+                            )
+                        )
     return files, unknown, later
 
 
@@ -125,13 +154,14 @@ def discover_new_files(
     """Classify the landed files up to ``business_date`` against ``raw._load_registry``.
 
     Read-only: the loader registers the duplicates. A (path, checksum) already
-    registered as loaded or duplicate is done; a rejected one is retried.
+    registered as loaded, duplicate, rechecked or superseded is done; a rejected
+    one is retried. Duplicates are keyed on (entity, business date, checksum).
     """
     files, unknown, later = scan_landing(landing_root, business_date)
     registered = registered_files(con)
-    loaded = loaded_checksums(con)
+    loaded = loaded_deliveries(con)
     discovery = Discovery(unknown=unknown, later_than_run=later)
-    seen_this_run: dict[str, str] = {}
+    seen_this_run: dict[tuple[str, date, str], str] = {}
     for landed in sorted(files, key=lambda f: (f.business_date, f.relative_path)):
         try:
             checksum = file_checksum(landed.path)
@@ -139,14 +169,13 @@ def discover_new_files(
             # Unreadable (permissions, vanished): the reader refuses it with the reason.
             discovery.new.append(landed)
             continue
-        landed = LandedFile(
-            landed.path, landed.relative_path, landed.entity, landed.business_date, checksum
-        )
-        if registered.get((landed.relative_path, checksum)) in (LOADED, DUPLICATE):
+        landed = replace(landed, checksum=checksum)
+        delivery = (landed.entity.name, landed.business_date, checksum)
+        if registered.get((landed.relative_path, checksum)) in DONE_STATUSES:
             discovery.already_registered += 1
-        elif checksum in loaded or checksum in seen_this_run:
-            discovery.duplicates.append((landed, loaded.get(checksum) or seen_this_run[checksum]))
+        elif delivery in loaded or delivery in seen_this_run:
+            discovery.duplicates.append((landed, loaded.get(delivery) or seen_this_run[delivery]))
         else:
-            seen_this_run[checksum] = landed.relative_path
+            seen_this_run[delivery] = landed.relative_path
             discovery.new.append(landed)
     return discovery

@@ -13,6 +13,11 @@ Layout of a landing area::
 Files are UTF-8 CSV with a header row, comma separated, ``"`` quoting, empty
 field = missing value, dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS``
 (bank local time, Asia/Shanghai), decimals with ``.`` and no thousands separator.
+
+Each typed column names the SQL type dbt staging casts it to (:attr:`Column.sql_type`);
+the landing checks are derived from the same definition, so a value that passes the
+gate always casts in staging (``tests/include/test_bad_input_catalogue.py`` checks the
+staging models' casts against this module).
 """
 
 from __future__ import annotations
@@ -25,6 +30,37 @@ DECIMAL = "decimal"
 DATE = "date"
 TIMESTAMP = "timestamp"
 
+# Staging casts INTEGER columns to SQL ``integer``: 32 bits in DuckDB.
+INTEGER_SQL_TYPE = "integer"
+INTEGER_MIN = -(2**31)
+INTEGER_MAX = 2**31 - 1
+SQL_TYPES = {STRING: "varchar", INTEGER: INTEGER_SQL_TYPE, DATE: "date", TIMESTAMP: "timestamp"}
+
+
+@dataclass(frozen=True)
+class DecimalType:
+    """An exact SQL ``decimal(precision, scale)``: ``scale`` digits after the point.
+
+    A landed value fits when it has at most ``precision - scale`` digits before the
+    point and no non-zero digit after the ``scale``-th decimal (``1.50`` and ``1.500``
+    are both 1.50; ``1.505`` would have to be rounded and is refused).
+    """
+
+    precision: int
+    scale: int
+
+    @property
+    def integer_digits(self) -> int:
+        return self.precision - self.scale
+
+    @property
+    def sql(self) -> str:
+        return f"decimal({self.precision}, {self.scale})"
+
+
+MONEY = DecimalType(18, 2)  # amounts in CNY: up to 9,999,999,999,999,999.99
+RATE = DecimalType(9, 6)  # annual rates as fractions: 0.0165 = 1.65 %
+
 
 @dataclass(frozen=True)
 class Column:
@@ -34,6 +70,17 @@ class Column:
     allowed: tuple[str, ...] | None = None
     min_value: float | None = None
     is_personal_data: bool = False
+    max_value: float | None = None  # a business range the contract states, on top of the type
+    decimal: DecimalType | None = None  # DECIMAL columns: the exact type staging casts to
+
+    def __post_init__(self) -> None:
+        if (self.type == DECIMAL) != (self.decimal is not None):
+            raise ValueError(f"{self.name}: a decimal column needs a DecimalType, others none")
+
+    @property
+    def sql_type(self) -> str:
+        """The SQL type dbt staging casts this column to."""
+        return self.decimal.sql if self.decimal is not None else SQL_TYPES[self.type]
 
 
 @dataclass(frozen=True)
@@ -117,10 +164,12 @@ ENTITIES: tuple[Entity, ...] = (
             Column("status", allowed=ACCOUNT_STATUSES),
             Column("term_months", INTEGER, required=False, min_value=1),
             Column("maturity_date", DATE, required=False),
-            Column("interest_rate", DECIMAL, required=False, min_value=0),
+            Column(
+                "interest_rate", DECIMAL, required=False, min_value=0, max_value=1, decimal=RATE
+            ),
             Column("campaign_id", required=False),
-            Column("principal_amount", DECIMAL, required=False, min_value=0),
-            Column("credit_limit", DECIMAL, required=False, min_value=0),
+            Column("principal_amount", DECIMAL, required=False, min_value=0, decimal=MONEY),
+            Column("credit_limit", DECIMAL, required=False, min_value=0, decimal=MONEY),
         ),
     ),
     Entity(
@@ -134,7 +183,7 @@ ENTITIES: tuple[Entity, ...] = (
         columns=(
             Column("account_id"),
             Column("balance_date", DATE),
-            Column("balance", DECIMAL),
+            Column("balance", DECIMAL, decimal=MONEY),
         ),
     ),
     Entity(
@@ -152,7 +201,7 @@ ENTITIES: tuple[Entity, ...] = (
             Column("transaction_at", TIMESTAMP),
             Column("transaction_type_code"),
             Column("direction", allowed=DIRECTIONS),
-            Column("amount", DECIMAL, min_value=0),
+            Column("amount", DECIMAL, min_value=0, decimal=MONEY),
             Column("channel", allowed=CHANNELS),
             Column("counterparty_type", allowed=COUNTERPARTY_TYPES),
             Column("counterparty_name", required=False),
@@ -170,8 +219,8 @@ ENTITIES: tuple[Entity, ...] = (
             Column("account_id"),
             Column("due_date", DATE),
             Column("paid_date", DATE, required=False),
-            Column("amount_due", DECIMAL, min_value=0),
-            Column("amount_paid", DECIMAL, min_value=0),
+            Column("amount_due", DECIMAL, min_value=0, decimal=MONEY),
+            Column("amount_paid", DECIMAL, min_value=0, decimal=MONEY),
             Column("days_past_due", INTEGER, min_value=0),
         ),
     ),

@@ -3,15 +3,19 @@
 Entry point for the Airflow task: :func:`load_landing`. Steps:
 
 1. discover files dated up to the run's business date that are not registered yet;
-2. register re-deliveries (same content under another name) as ``duplicate``;
+2. register re-deliveries (same entity, business date and content under another
+   name) as ``duplicate``, unless their original quarantined rows for an unknown
+   parent: those are re-checked (step 3) and the rows that now pass are loaded;
 3. per entity, parents first: read every new file, validate all of them as one
    GX batch, then write each file in its own transaction (good rows to
    ``raw.<system>__<entity>``, failing rows to ``raw._quarantine``, one row to
    ``raw._load_registry``), so a crash never leaves half a file;
-4. reconcile every loaded file, not only this run's (landed = loaded + quarantined,
+4. mark refused files that a later delivery of their entity and business date
+   replaced as ``superseded`` (they stop failing runs);
+5. reconcile every loaded file, not only this run's (landed = loaded + quarantined,
    and the tables agree), recorded in ``audit.reconciliation``;
-5. build the run's GX Data Docs under ``REPORTS_PATH/<run id>/data_docs/``;
-6. raise :class:`LandingRejectedError` if any file was rejected, after loading the others.
+6. build the run's GX Data Docs under ``REPORTS_PATH/<run id>/data_docs/``;
+7. raise :class:`LandingRejectedError` if any file is still refused, after loading the others.
 
 Re-running with the same files changes nothing: a registered (path, checksum)
 is skipped. A rejected file is retried each run; fixed content loads.
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -40,14 +44,17 @@ from include.landing.reader import LandingFileError, ParsedFile, read_landed_fil
 from include.landing.registry import (
     DUPLICATE,
     LOADED,
+    LOADING_STATUSES,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
+    RECHECKED,
     RECONCILIATION_TABLE,
     REGISTRY_TABLE,
     REJECTED,
     VALIDATION_RUNS_TABLE,
     Registration,
     ensure_raw_schema,
+    supersede_refused,
     write_registration,
 )
 from include.warehouse import connect
@@ -55,6 +62,9 @@ from include.warehouse import connect
 log = logging.getLogger(__name__)
 
 CSV_RULE = "csv_structure"
+# Rules that quarantine a row for an unknown parent key (``<column>__is_known``): the
+# rows a re-delivery of their file re-checks once the parent has arrived.
+ORPHAN_RULE_MARK = "__is_known)"
 # All new files of an entity are validated as one GX batch (GX's per-batch overhead
 # is large), but a first run over a long history is cut into batches of whole files
 # so memory stays bounded: about 2 GB is in flight per million transaction rows.
@@ -89,6 +99,10 @@ class LoadSummary:
     files_loaded: int = 0
     duplicates: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
+    # refused file -> the later delivery of its entity and business date that replaced it
+    superseded: dict[str, str] = field(default_factory=dict)
+    # re-deliveries that loaded rows their original had quarantined for an unknown parent
+    rechecked: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     files_for_later_dates: int = 0
     files_reconciled: int = 0  # every loaded file is re-checked each run
@@ -119,6 +133,7 @@ class _FileOutcome:
     landed: LandedFile
     good: pd.DataFrame
     quarantine: pd.DataFrame
+    still_failing: int = 0  # a re-check: re-checked rows that still fail (stay quarantined)
 
 
 def _utc_now() -> datetime:
@@ -191,8 +206,32 @@ def split_outcomes(
         )
         good_positions = frame.loc[(file_numbers == number) & ~failing, "_row_in_file"].to_numpy()
         good = parsed.rows.iloc[good_positions].reset_index(drop=True)
-        outcomes.append(_FileOutcome(parsed, landed, good, quarantine))
+        if landed.recheck_of:
+            outcomes.append(_recheck_outcome(parsed, landed, good, quarantine))
+        else:
+            outcomes.append(_FileOutcome(parsed, landed, good, quarantine))
     return outcomes
+
+
+def _recheck_outcome(
+    parsed: ParsedFile, landed: LandedFile, good: pd.DataFrame, quarantine: pd.DataFrame
+) -> _FileOutcome:
+    """A re-delivery re-checked for orphans: load only its original's orphan rows that now pass.
+
+    The file was validated whole (so the key check sees every row), but only the
+    rows its original quarantined for an unknown parent, and no file of the same
+    delivery has loaded since, are taken. Rows that still fail stay quarantined
+    under the original, once; every other row was loaded from the original already.
+    """
+    pending = good["_source_line"].isin(landed.recheck_lines).to_numpy()
+    recovered = good[pending].reset_index(drop=True)
+    return _FileOutcome(
+        parsed,
+        landed,
+        recovered,
+        quarantine.iloc[0:0],
+        still_failing=len(landed.recheck_lines) - len(recovered),
+    )
 
 
 def write_file(con: duckdb.DuckDBPyConnection, outcome: _FileOutcome, run_id: str) -> Registration:
@@ -207,18 +246,23 @@ def write_file(con: duckdb.DuckDBPyConnection, outcome: _FileOutcome, run_id: st
         _loaded_at=loaded_at,
     )
     quarantine = outcome.quarantine.assign(quarantined_at=loaded_at)
+    status, message, landed_rows = LOADED, None, parsed.rows_landed
+    if parsed.control_file:
+        message = f"complete per control file {Path(parsed.control_file).name}"
+    if landed.recheck_of:
+        status, message, landed_rows = _recheck_registration(outcome)
     registration = Registration(
         file_path=landed.relative_path,
         entity=landed.entity.name,
         business_date=landed.business_date,
         file_checksum=parsed.checksum,
-        status=LOADED,
-        rows_landed=parsed.rows_landed,
+        status=status,
+        rows_landed=landed_rows,
         rows_loaded=len(good),
         rows_quarantined=len(quarantine),
         run_id=run_id,
         loaded_at=loaded_at,
-        message=None,
+        message=message,
     )
     con.begin()
     try:
@@ -240,6 +284,30 @@ def write_file(con: duckdb.DuckDBPyConnection, outcome: _FileOutcome, run_id: st
         for view in ("_landing_good", "_landing_quarantine"):
             con.unregister(view)
     return registration
+
+
+def _recheck_registration(outcome: _FileOutcome) -> tuple[str, str, int]:
+    """(status, message, rows landed) of a re-checked re-delivery.
+
+    ``rows_landed`` counts the rows taken from the file (the recovered ones), so
+    landed = loaded + quarantined holds for it as for any loaded file.
+    """
+    landed, recovered = outcome.landed, len(outcome.good)
+    checked = len(landed.recheck_lines)
+    head = (
+        f"same content (sha256) as {landed.recheck_of}; re-checked its {checked} row(s) "
+        "quarantined for an unknown parent"
+    )
+    if not recovered:
+        return DUPLICATE, f"{head}: all still fail and stay quarantined; not loaded again", 0
+    lines = ", ".join(str(line) for line in sorted(outcome.good["_source_line"].tolist())[:20])
+    more = ", ..." if recovered > 20 else ""
+    message = (
+        f"{head}: {recovered} now pass and were loaded (lines {lines}{more}), "
+        f"{outcome.still_failing} still fail and stay quarantined; the other rows were "
+        f"loaded from {landed.recheck_of}"
+    )
+    return RECHECKED, message, recovered
 
 
 def _register_alone(con: duckdb.DuckDBPyConnection, registration: Registration) -> None:
@@ -293,7 +361,7 @@ def _read_or_reject(
 ) -> ParsedFile | None:
     """Parse a file; a file-level failure registers it as rejected and returns None."""
     try:
-        return read_landed_file(landed.path, landed.entity, landed.relative_path)
+        return read_landed_file(landed.path, landed.entity, landed.relative_path, landed.control)
     except LandingFileError as error:
         log.error("rejected %s", error)
         summary.rejected[landed.relative_path] = str(error)
@@ -352,6 +420,11 @@ def load_entity(
             log.info("%s: %d rows, %d failing", entity.raw_table, len(frame), len(failures))
         for outcome in split_outcomes(parsed_files, frame, failures, run_id):
             registration = write_file(con, outcome, run_id)
+            if registration.status == DUPLICATE:
+                summary.duplicates.append(registration.file_path)
+                continue
+            if registration.status == RECHECKED:
+                summary.rechecked.append(registration.file_path)
             counts.files_loaded += 1
             counts.rows_loaded += registration.rows_loaded
             counts.rows_quarantined += registration.rows_quarantined
@@ -376,7 +449,8 @@ def reconciliation_query() -> str:
         with registry as (
             select file_path, entity, file_checksum, run_id as loaded_by,
                    rows_landed, rows_loaded, rows_quarantined
-            from {REGISTRY_TABLE} where status = '{LOADED}'
+            from {REGISTRY_TABLE}
+            where status in ({", ".join(f"'{status}'" for status in LOADING_STATUSES)})
         ),
         in_raw as ({raw_counts}),
         in_quarantine as (
@@ -467,13 +541,67 @@ def publish_data_docs(settings: Settings, run_id: str) -> None:
         log.info("Data Docs: %s", index)
 
 
+def orphan_lines(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> frozenset[int]:
+    """Lines of this delivery (entity, business date, checksum) still held for an unknown parent.
+
+    Lines its loaded file quarantined with an orphan rule, minus lines any file of
+    the same delivery has loaded since (equal bytes have equal lines).
+    """
+    entity = landed.entity
+    rows = con.execute(
+        f"""
+        select quarantined.source_line
+        from {QUARANTINE_TABLE} as quarantined
+        join {REGISTRY_TABLE} as registry
+            on registry.file_path = quarantined.source_file
+            and registry.run_id = quarantined.run_id
+            and registry.status = '{LOADED}'
+        where registry.entity = ? and registry.business_date = ? and registry.file_checksum = ?
+            and contains(quarantined.rule, ?)
+        except
+        select _source_line from {RAW_SCHEMA}.{entity.raw_table}
+        where _business_date = ? and _file_checksum = ?
+        """,
+        [
+            entity.name,
+            landed.business_date,
+            landed.checksum,
+            ORPHAN_RULE_MARK,
+            landed.business_date,
+            landed.checksum,
+        ],
+    ).fetchall()
+    return frozenset(line for (line,) in rows)
+
+
 def _register_duplicates(
     con: duckdb.DuckDBPyConnection, discovery: Discovery, run_id: str, summary: LoadSummary
-) -> None:
+) -> list[LandedFile]:
+    """Register re-deliveries as duplicates; return those to re-check for orphan rows."""
+    rechecks = []
     for landed, original in discovery.duplicates:
+        pending = orphan_lines(con, landed)
+        if pending:
+            rechecks.append(replace(landed, recheck_of=original, recheck_lines=pending))
+            continue
         message = f"same content (sha256) as {original}; not loaded again"
         _register_alone(con, _bare_registration(landed, DUPLICATE, run_id, message))
         summary.duplicates.append(landed.relative_path)
+    return rechecks
+
+
+def _supersede(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
+    con.begin()
+    try:
+        superseded = supersede_refused(con)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    for path, by in superseded.items():
+        log.warning("refused file %s is superseded by %s", path, by)
+        summary.rejected.pop(path, None)
+        summary.superseded[path] = by
 
 
 def load_landing(
@@ -496,13 +624,14 @@ def load_landing(
         )
         for item in discovery.unknown:
             log.warning("unknown item in landing area: %s", item)
-        _register_duplicates(con, discovery, run_id, summary)
-        if discovery.new:
+        to_load = discovery.new + _register_duplicates(con, discovery, run_id, summary)
+        if to_load:
             context = gx_context()
             for entity in landing_suites.load_order():
-                files = [landed for landed in discovery.new if landed.entity == entity]
+                files = [landed for landed in to_load if landed.entity == entity]
                 if files:
                     load_entity(con, context, entity, files, settings, run_id, summary, batch_rows)
+        _supersede(con, summary)
         summary.files_reconciled = reconcile(con, run_id)
     finally:
         con.close()

@@ -1,19 +1,29 @@
 """Reading one landed CSV file into rows that keep their physical line numbers.
 
 File-level problems (cannot be opened, not UTF-8, binary content, empty, header
-not the entity's columns, truncated) raise :class:`LandingFileError`: the file
-cannot be trusted and is rejected whole. Row-level problems (wrong number of
-fields, broken quoting) only make that row a bad row, which the loader
-quarantines while the rest of the file loads.
+not the entity's columns, possibly truncated, not what its control file
+describes) raise :class:`LandingFileError`: the file cannot be trusted and is
+rejected whole. Row-level problems (wrong number of fields, broken quoting) only
+make that row a bad row, which the loader quarantines while the rest of the file
+loads.
 
-**Truncated** means the delivery was cut off mid-write or mid-transfer: the file
-does not end with a newline *and* its last record is incomplete (too few fields
-or an unclosed quote). The rest of the file is missing too, so loading the part
-that arrived would make the complete re-delivery load those rows a second time;
-the file is refused instead. A bad last record that does end with a newline is
-a bad row (the sender wrote it that way), and a complete last record without a
-final newline is accepted. A cut that happens to fall on a field boundary
-cannot be told from a complete file: deliver files atomically (write, then rename).
+**Completeness.** A delivery cut off mid-write or mid-transfer must not load as
+if it were whole: a cut inside the last number (``668`` from ``66812.50``) still
+looks like a complete record. So:
+
+- with a **control file** (``control.py``: record count and sha256, beside the
+  data file), the file is complete when both match; a mismatch refuses it,
+  naming both files. A control file also makes a missing final newline harmless.
+- **without** one, every record must end with a newline, as the contract says:
+  a file whose last line has no final newline is refused as possibly truncated
+  (its last record may be cut anywhere, and the rest of the file is missing too,
+  so loading the part that arrived would make the complete re-delivery load
+  those rows a second time). A cut that falls exactly after a newline cannot be
+  seen without a control file: deliver files atomically (write, then rename).
+
+Fields may be long (free text): the csv module's default limit of 128 KiB per
+field is raised to :data:`FIELD_SIZE_LIMIT` characters; a longer field (most
+likely an unclosed quote running on) makes a bad row that says so.
 
 Line numbers are physical: the header is line 1 and a quoted field holding a
 newline makes its record span several lines (the record keeps its first line).
@@ -37,9 +47,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from include.landing.control import (
+    RECORD_COUNT_AT,
+    SHA256_AT,
+    ControlFile,
+    ControlFileError,
+    parse_control_file,
+)
 from include.landing.entities import Entity
 
 UTF8_BOM = "\ufeff"
+# Longest field accepted, in characters (the whole file is in memory anyway); the
+# bound keeps an unclosed quote from making the parser scan the rest of a big file.
+FIELD_SIZE_LIMIT = 16 * 1024 * 1024
 
 
 class LandingFileError(Exception):
@@ -79,6 +99,8 @@ class ParsedFile:
     lines: list[str] = field(repr=False)
     # last physical line of each good record, parallel to ``rows``
     record_ends: np.ndarray = field(repr=False)
+    # the control file that proved the file complete, if there was one
+    control_file: str | None = None
 
     @property
     def rows_landed(self) -> int:
@@ -158,16 +180,77 @@ def check_text(text: str, path: str) -> None:
 
 
 def check_not_truncated(bad_rows: list[BadRow], lines: list[str], path: str) -> None:
-    """Refuse a file cut off mid-record: no final newline and its last line is a bad record."""
+    """Without a control file, refuse a file whose last line has no final newline.
+
+    An incomplete last record (too few fields, an unclosed quote) is certainly cut
+    off; a complete-looking one may be cut inside its last field. Either way the
+    file is refused.
+    """
     last = lines[-1]
-    if len(lines) < 2 or last.endswith("\n") or not bad_rows or bad_rows[-1].line != len(lines):
+    if last.endswith("\n"):
         return
+    if len(lines) >= 2 and bad_rows and bad_rows[-1].line == len(lines):
+        problem = (
+            f"file is truncated: it ends mid-record without a final newline "
+            f"({bad_rows[-1].reason}); re-deliver the complete file"
+        )
+    else:
+        problem = (
+            "file is possibly truncated: it does not end with a newline, so its last "
+            "record may have been cut off in transfer; re-deliver the complete file "
+            "(ending with a newline) or deliver a control file that proves it complete"
+        )
+    raise LandingFileError(path, len(lines), len(last) + 1, problem)
+
+
+def read_control(control: Path, display: str, data_name: str) -> ControlFile:
+    """Read the control file of a data file; problems name the control file, line and column."""
+    try:
+        data = control.read_bytes()
+    except OSError as error:
+        raise LandingFileError(
+            display, 1, 1, f"control file cannot be read: {error.strerror or error}"
+        ) from None
+    try:
+        return parse_control_file(data, data_name)
+    except ControlFileError as error:
+        raise LandingFileError(
+            display, error.line, error.column, f"control file: {error.problem}"
+        ) from None
+
+
+def check_control_checksum(control: ControlFile, checksum: str, path: str, display: str) -> None:
+    if control.sha256 != checksum:
+        line, column = SHA256_AT
+        raise LandingFileError(
+            path,
+            1,
+            1,
+            f"sha256 {checksum} differs from {control.sha256} in its control file {display} "
+            f"(line {line}, column {column}): the file is not the one the control file "
+            "describes (cut or changed in transfer); re-deliver both",
+        )
+
+
+def check_control_count(
+    control: ControlFile, records: _Records, lines: list[str], path: str, display: str
+) -> None:
+    found = len(records.firsts) + len(records.bad)
+    if found == control.record_count:
+        return
+    if found < control.record_count:
+        line = len(lines) + 1
+    else:
+        starts = sorted([*records.firsts, *(bad.line for bad in records.bad)])
+        line = starts[control.record_count]
+    at_line, at_column = RECORD_COUNT_AT
     raise LandingFileError(
         path,
-        len(lines),
-        len(last) + 1,
-        f"file is truncated: it ends mid-record without a final newline "
-        f"({bad_rows[-1].reason}); re-deliver the complete file",
+        line,
+        1,
+        f"file holds {found} records but its control file {display} says "
+        f"{control.record_count} (line {at_line}, column {at_column}): the delivery is "
+        "incomplete or the control file is wrong; re-deliver both",
     )
 
 
@@ -226,6 +309,25 @@ class _Records:
     bad: list[BadRow] = field(default_factory=list)
 
 
+def _csv_reason(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return (
+            f"broken CSV: a field is longer than the limit of {FIELD_SIZE_LIMIT:,} characters "
+            "(an unclosed quote?)"
+        )
+    return f"broken CSV: {error}"
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    """Raise the csv module's per-field limit (process-wide) while one file is parsed."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _parse_careful(lines: list[str], start: int, stop: int, out: _Records) -> int:
     """Parse records starting at index ``start`` until one ends at or past ``stop``.
 
@@ -244,9 +346,7 @@ def _parse_careful(lines: list[str], start: int, stop: int, out: _Records) -> in
             except StopIteration:
                 return len(lines)
             except csv.Error as error:
-                out.bad.append(
-                    BadRow(first, _strip_newline(lines[first - 1]), f"broken CSV: {error}")
-                )
+                out.bad.append(BadRow(first, _strip_newline(lines[first - 1]), _csv_reason(error)))
                 break
             consumed = reader.line_num
             last = start + consumed
@@ -313,25 +413,38 @@ def records_frame(records: _Records, header: list[str], entity: Entity) -> pd.Da
     return rows
 
 
-def read_landed_file(path: Path, entity: Entity, display_path: str | None = None) -> ParsedFile:
-    """Read a landed CSV; ``display_path`` (relative to the landing root) names it in errors."""
+def read_landed_file(
+    path: Path, entity: Entity, display_path: str | None = None, control: Path | None = None
+) -> ParsedFile:
+    """Read a landed CSV; ``display_path`` (relative to the landing root) names it in errors.
+
+    ``control`` is the file's control file, when one was delivered (``control.py``).
+    """
     name = display_path or str(path)
+    control_name = str(Path(name).with_suffix(".ctl")) if control is not None else None
     try:
         data = path.read_bytes()
     except OSError as error:
         raise LandingFileError(name, 1, 1, f"cannot be read: {error.strerror or error}") from None
     checksum = sha256_hex(data)
+    declared = None
+    if control is not None and control_name is not None:
+        declared = read_control(control, control_name, path.name)
+        check_control_checksum(declared, checksum, name, Path(control_name).name)
     text = decode_utf8(data, name)
     check_text(text, name)
     lines = split_physical_lines(text)
-    try:
-        header = next(csv.reader([lines[0]], strict=True))
-    except csv.Error as error:
-        raise LandingFileError(name, 1, 1, f"header is not valid CSV: {error}") from None
-    check_header(header, entity, name)
-    with _no_cyclic_gc():
+    with _no_cyclic_gc(), _csv_field_limit(FIELD_SIZE_LIMIT):
+        try:
+            header = next(csv.reader([lines[0]], strict=True))
+        except csv.Error as error:
+            raise LandingFileError(name, 1, 1, f"header is not valid CSV: {error}") from None
+        check_header(header, entity, name)
         records = parse_records(lines, len(header))
-        check_not_truncated(records.bad, lines, name)
+        if declared is not None and control_name is not None:
+            check_control_count(declared, records, lines, name, Path(control_name).name)
+        else:
+            check_not_truncated(records.bad, lines, name)
         rows = records_frame(records, header, entity)
     return ParsedFile(
         path=name,
@@ -341,4 +454,5 @@ def read_landed_file(path: Path, entity: Entity, display_path: str | None = None
         bad_rows=records.bad,
         lines=lines,
         record_ends=np.asarray(records.lasts, dtype=np.int64),
+        control_file=control_name,
     )

@@ -20,9 +20,16 @@ QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
 VALIDATION_RUNS_TABLE = f"{AUDIT_SCHEMA}.validation_runs"
 RECONCILIATION_TABLE = f"{AUDIT_SCHEMA}.reconciliation"
 
-LOADED = "loaded"
-DUPLICATE = "duplicate"
-REJECTED = "rejected"
+# Registry statuses (one per landed file version, see include/landing/README.md):
+LOADED = "loaded"  # rows went to raw and/or the quarantine
+DUPLICATE = "duplicate"  # same entity, business date and bytes as a loaded file: nothing loaded
+REJECTED = "rejected"  # refused whole; retried every run until fixed or superseded
+SUPERSEDED = "superseded"  # a refused file replaced by a later delivery of its entity and date
+RECHECKED = "rechecked"  # a re-delivery that loaded rows its original quarantined as orphans
+# Statuses whose rows are in raw / the quarantine (reconciled every run).
+LOADING_STATUSES = (LOADED, RECHECKED)
+# Statuses of file versions that are done: never read again.
+DONE_STATUSES = (LOADED, DUPLICATE, SUPERSEDED, RECHECKED)
 
 METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "VARCHAR"),  # path relative to the landing root
@@ -156,24 +163,45 @@ def registered_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], st
     return {(path, checksum): status for path, checksum, status in rows}
 
 
-def loaded_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """checksum -> the file path it was first loaded from."""
+def loaded_deliveries(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, date, str], str]:
+    """(entity, business date, checksum) -> the file path that delivery was first loaded from.
+
+    A re-delivery is the same file for the same entity *and* business date: equal
+    bytes on another date are a new delivery (a customer changed back to an earlier
+    phone number) and load.
+    """
     rows = con.execute(
-        f"select file_checksum, min(file_path) from {REGISTRY_TABLE} "
-        f"where status = '{LOADED}' group by file_checksum"
+        f"select entity, business_date, file_checksum, min(file_path) from {REGISTRY_TABLE} "
+        f"where status = '{LOADED}' group by all"
     ).fetchall()
-    return dict(rows)
+    return {(entity, day, checksum): path for entity, day, checksum, path in rows}
 
 
 def write_registration(con: duckdb.DuckDBPyConnection, registration: Registration) -> None:
     """Insert a registry row, replacing an earlier *rejected* row of the same file version.
 
     A rejected file is retried every run; keeping one row per (path, checksum)
-    keeps the registry at one row per landed file version.
+    keeps the registry at one row per landed file version. Refused again, the row
+    keeps the run and time of the first refusal (only the message is renewed), so
+    a later delivery can supersede it (:func:`supersede_refused`).
     """
+    key = [registration.file_path, registration.file_checksum, REJECTED]
+    if registration.status == REJECTED:
+        [(earlier,)] = con.execute(
+            f"select count(*) from {REGISTRY_TABLE} "
+            "where file_path = ? and file_checksum = ? and status = ?",
+            key,
+        ).fetchall()
+        if earlier:
+            con.execute(
+                f"update {REGISTRY_TABLE} set message = ? "
+                "where file_path = ? and file_checksum = ? and status = ?",
+                [registration.message, *key],
+            )
+            return
     con.execute(
         f"delete from {REGISTRY_TABLE} where file_path = ? and file_checksum = ? and status = ?",
-        [registration.file_path, registration.file_checksum, REJECTED],
+        key,
     )
     con.execute(
         f"insert into {REGISTRY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -191,3 +219,41 @@ def write_registration(con: duckdb.DuckDBPyConnection, registration: Registratio
             registration.message,
         ],
     )
+
+
+def supersede_refused(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Mark refused files superseded by a later delivery of the same entity and business date.
+
+    A refused file version is superseded once another file version (a fixed copy
+    under the same name or a new one) of its entity and business date was loaded
+    by a *later run* than the one that first refused it; a file loaded in the same
+    run as the first refusal is a sibling delivery of that day, not its fix. The
+    row keeps its counts (0) and gets ``status = superseded`` and a message naming
+    the delivery that superseded it. Returns refused path -> superseding path.
+    """
+    rows = con.execute(
+        f"""
+        select refused.file_path, refused.file_checksum,
+               arg_min(later.file_path, later.loaded_at) as by_path,
+               arg_min(later.run_id, later.loaded_at) as by_run
+        from {REGISTRY_TABLE} as refused
+        join {REGISTRY_TABLE} as later
+            on later.entity = refused.entity
+            and later.business_date = refused.business_date
+            and later.status = '{LOADED}'
+            and later.run_id <> refused.run_id
+            and later.loaded_at > refused.loaded_at
+        where refused.status = '{REJECTED}'
+        group by all
+        order by 1
+        """
+    ).fetchall()
+    for path, checksum, by_path, by_run in rows:
+        con.execute(
+            f"update {REGISTRY_TABLE} set status = ?, "
+            "message = 'superseded by ' || ? || ' (loaded by run ' || ? || '); was refused: ' "
+            "|| coalesce(message, '') "
+            "where file_path = ? and file_checksum = ? and status = ?",
+            [SUPERSEDED, by_path, by_run, path, checksum, REJECTED],
+        )
+    return {path: by_path for path, _, by_path, _ in rows}

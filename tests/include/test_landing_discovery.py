@@ -73,3 +73,44 @@ def test_same_content_under_another_name_is_a_duplicate(
     assert duplicate.relative_path.endswith("branches_20250101_copy.csv")
     assert original.endswith("branches_20250101.csv")
     assert len(duplicate.checksum) == 64
+
+
+def test_equal_bytes_for_another_business_date_are_not_a_duplicate(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection
+) -> None:
+    land(tmp_path, "reference/branches/business_date=2025-01-01/branches_20250101.csv")
+    con.execute(
+        "insert into raw._load_registry (file_path, entity, business_date, file_checksum, status, "
+        "run_id, loaded_at) select 'reference/branches/business_date=2025-01-01/"
+        "branches_20250101.csv', 'branches', date '2025-01-01', ?, 'loaded', 'r1', now()",
+        [discover_new_files(tmp_path, con, date(2025, 1, 1)).new[0].checksum],
+    )
+    land(tmp_path, "reference/branches/business_date=2025-01-02/branches_20250102.csv")
+    land(tmp_path, "reference/branches/business_date=2025-01-02/branches_20250102_copy.csv")
+
+    discovery = discover_new_files(tmp_path, con, date(2025, 1, 2))
+
+    assert [f.relative_path.rsplit("/", 1)[1] for f in discovery.new] == ["branches_20250102.csv"]
+    [(duplicate, original)] = discovery.duplicates  # same date and bytes as the new day-2 file
+    assert duplicate.relative_path.endswith("branches_20250102_copy.csv")
+    assert original.endswith("branches_20250102.csv")
+    assert discovery.already_registered == 1
+
+
+def test_a_control_file_is_attached_to_its_data_file(tmp_path: Path) -> None:
+    folder = "reference/branches/business_date=2025-01-01"
+    land(tmp_path, f"{folder}/branches_20250101.csv")
+    land(tmp_path, f"{folder}/branches_20250101.ctl", "file_name,record_count,sha256\n")
+    land(tmp_path, f"{folder}/branches_20250101_extra.csv")
+    land(tmp_path, f"{folder}/branches_20250101_lost.ctl", "file_name,record_count,sha256\n")
+
+    files, unknown, _ = scan_landing(tmp_path, date(2025, 1, 1))
+
+    assert [(f.path.name, f.control and f.control.name) for f in files] == [
+        ("branches_20250101.csv", "branches_20250101.ctl"),
+        ("branches_20250101_extra.csv", None),
+    ]
+    lost = f"{folder}/branches_20250101_lost.ctl"
+    assert [str(item) for item in unknown] == [
+        f"{lost}: control file without its data file branches_20250101_lost.csv"
+    ]

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from include.landing import reader
+from include.landing.control import control_file_text, control_path_for
 from include.landing.entities import ENTITIES_BY_TABLE
 from include.landing.reader import LandingFileError, read_landed_file, sha256_hex
 
@@ -119,18 +121,118 @@ def test_a_file_that_cannot_be_opened_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("tail", "truncated"),
+    ("tail", "words"),
     [
-        ("B2,cut", True),  # no final newline, too few fields: cut off in transfer
-        ('B2,"cut', True),  # no final newline, quote never closed
-        ("B2,cut\n", False),  # a bad last row that was written that way: quarantined
-        ("B2,a,b,c", False),  # complete last record without a final newline: accepted
+        ("B2,cut", "file is truncated"),  # no final newline, too few fields: cut off
+        ('B2,"cut', "file is truncated"),  # no final newline, quote never closed
+        ("B2,a,b,c", "file is possibly truncated"),  # looks complete, may be cut in a field
+        ("B2,a,b,66", "file is possibly truncated"),  # e.g. 668 cut from 66812.50
+        (None, None),  # a bad last row that was written that way (with newline): quarantined
     ],
 )
-def test_a_file_cut_mid_record_is_truncated(tmp_path: Path, tail: str, truncated: bool) -> None:
-    path = write(tmp_path, HEADER + "B1,a,b,c\n" + tail)
-    if truncated:
-        with pytest.raises(LandingFileError, match=r"f.csv: line 3, column \d+: file is truncated"):
+def test_a_file_without_a_final_newline_is_refused_as_truncated(
+    tmp_path: Path, tail: str | None, words: str | None
+) -> None:
+    path = write(tmp_path, HEADER + "B1,a,b,c\n" + (tail or "B2,cut\n"))
+    if words:
+        with pytest.raises(LandingFileError) as error:
             read_landed_file(path, BRANCHES, "f.csv")
+        assert str(error.value).startswith(f"f.csv: line 3, column {len(tail) + 1}: {words}")
     else:
         assert read_landed_file(path, BRANCHES, "f.csv").rows_landed == 2
+
+
+def test_a_header_only_file_without_a_newline_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LandingFileError, match="f.csv: line 1, column 34: file is possibly"):
+        read_landed_file(write(tmp_path, HEADER.rstrip("\n")), BRANCHES, "f.csv")
+
+
+def with_control(
+    tmp_path: Path, content: str, count: int | None = None, checksum: str = ""
+) -> Path:
+    """A data file and its control file (record count and sha256 as given, or the true ones)."""
+    path = write(tmp_path, content)
+    lines = content.count("\n") + (not content.endswith("\n"))
+    control = control_path_for(path)
+    control.write_text(
+        control_file_text(
+            path.name,
+            lines - 1 if count is None else count,
+            checksum or sha256_hex(content.encode()),
+        )
+    )
+    return path
+
+
+def test_a_control_file_proves_a_file_complete_even_without_a_final_newline(
+    tmp_path: Path,
+) -> None:
+    path = with_control(tmp_path, HEADER + "B1,a,b,c\nB2,a,b,c")
+    parsed = read_landed_file(path, BRANCHES, "x/branches_20250101.csv", control_path_for(path))
+    assert parsed.rows_landed == 2
+    assert parsed.control_file == "x/branches_20250101.ctl"
+
+
+def test_a_file_cut_inside_a_number_is_refused_by_its_control_file(tmp_path: Path) -> None:
+    complete = HEADER + "B1,a,b,c\nB2,a,b,66812.50\n"
+    path = with_control(tmp_path, complete[:-5], count=2, checksum=sha256_hex(complete.encode()))
+    with pytest.raises(LandingFileError) as error:
+        read_landed_file(path, BRANCHES, "x/branches_20250101.csv", control_path_for(path))
+    message = str(error.value)
+    assert message.startswith("x/branches_20250101.csv: line 1, column 1: sha256 ")
+    assert "in its control file branches_20250101.ctl (line 2, column 3)" in message
+
+
+@pytest.mark.parametrize(("count", "line"), [(3, 4), (1, 3)])
+def test_a_record_count_different_from_the_control_file_is_refused(
+    tmp_path: Path, count: int, line: int
+) -> None:
+    path = with_control(tmp_path, HEADER + "B1,a,b,c\nB2,a,b,c\n", count=count)
+    with pytest.raises(LandingFileError) as error:
+        read_landed_file(path, BRANCHES, "f.csv", control_path_for(path))
+    assert str(error.value).startswith(
+        f"f.csv: line {line}, column 1: file holds 2 records but its control file f.ctl says "
+        f"{count} (line 2, column 2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("control", "position", "words"),
+    [
+        ("file_name,rows\nx,1\n", (1, 1), "header must be file_name,record_count,sha256"),
+        ("file_name,record_count,sha256\nother.csv,1,ab\n", (2, 1), "'other.csv' is not"),
+        ("file_name,record_count,sha256\nbranches_20250101.csv,two,ab\n", (2, 2), "'two'"),
+        ("file_name,record_count,sha256\nbranches_20250101.csv,1,ab\n", (2, 3), "'ab' is not"),
+    ],
+)
+def test_a_broken_control_file_refuses_its_data_file_naming_line_and_column(
+    tmp_path: Path, control: str, position: tuple[int, int], words: str
+) -> None:
+    path = write(tmp_path, HEADER + "B1,a,b,c\n")
+    control_path_for(path).write_text(control)
+    with pytest.raises(LandingFileError) as error:
+        read_landed_file(path, BRANCHES, "x/branches_20250101.csv", control_path_for(path))
+    line, column = position
+    assert str(error.value).startswith(
+        f"x/branches_20250101.ctl: line {line}, column {column}: control file: "
+    )
+    assert words in str(error.value)
+
+
+def test_a_field_far_over_128_kib_loads_verbatim(tmp_path: Path) -> None:
+    long_name = "长" * 300_000 + ',"quoted"\nand a line break'
+    escaped = long_name.replace('"', '""')
+    parsed = read_landed_file(write(tmp_path, HEADER + f'B1,"{escaped}",c,d\n'), BRANCHES)
+    assert parsed.bad_rows == []
+    assert parsed.rows.loc[0, "branch_name"] == long_name
+
+
+def test_a_field_over_the_limit_is_a_bad_row_that_names_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "FIELD_SIZE_LIMIT", 1000)
+    content = HEADER + "B1," + "x" * 2000 + ",c,d\nB2,a,b,c\n"
+    parsed = read_landed_file(write(tmp_path, content), BRANCHES)
+    assert parsed.rows["branch_id"].tolist() == ["B2"]
+    [bad] = parsed.bad_rows
+    assert bad.line == 2 and "longer than the limit of 1,000 characters" in bad.reason

@@ -1,18 +1,32 @@
-"""Loading landed files into raw: idempotency, quarantine, rejection, late files, reconciliation."""
+"""Loading landed files into raw: idempotency, quarantine, rejection, late files, reconciliation.
+
+Also the helpers the bad-input catalogue shares, among them :func:`assert_staging_casts`:
+every row that passed the gate must cast to the types the dbt staging models use.
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from include.config import Settings, load_settings
-from include.landing.entities import ENTITIES, ENTITIES_BY_TABLE, landing_dir, landing_file_name
+from include.config import DBT_PROJECT_DIR, Settings, load_settings
+from include.landing.control import control_file_text
+from include.landing.entities import (
+    ENTITIES,
+    ENTITIES_BY_TABLE,
+    STRING,
+    Entity,
+    landing_dir,
+    landing_file_name,
+)
 from include.landing.loader import (
     LandingRejectedError,
     ReconciliationError,
@@ -94,6 +108,49 @@ def snapshot(settings: Settings) -> dict[str, list[tuple]]:
     return {table: sorted(map(repr, query(settings, f"select * from {table}"))) for table in tables}
 
 
+CAST = re.compile(
+    r"cast\(\s*([a-z_]+)\s+as\s+([a-z]+(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?)\s*\)",
+    re.IGNORECASE,
+)
+
+
+def _normal_type(sql_type: str) -> str:
+    return re.sub(r"\s+", "", sql_type.lower())
+
+
+def staging_casts(entity: Entity) -> dict[str, set[str]]:
+    """Contract column -> the SQL types its dbt staging model casts it to (read from the SQL)."""
+    model = next((DBT_PROJECT_DIR / "models" / "staging").rglob(f"stg_{entity.raw_table}.sql"))
+    casts: dict[str, set[str]] = {}
+    for column, sql_type in CAST.findall(model.read_text()):
+        if column in entity.column_names:
+            casts.setdefault(column, set()).add(_normal_type(sql_type))
+    return casts
+
+
+def assert_staging_casts(settings: Settings) -> None:
+    """Every row in raw casts the way its staging model casts it (what breaks ``dbt build``)."""
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        for entity in ENTITIES:
+            casts = [
+                f"cast({column} as {sql_type})"
+                for column, types in staging_casts(entity).items()
+                for sql_type in types
+            ]
+            if casts:
+                # fetches every value, so no cast is optimised away
+                con.execute(f"select {', '.join(casts)} from raw.{entity.raw_table}").fetchall()
+
+
+def control_for(settings: Settings, relative: str, records: int, checksum: str = "") -> str:
+    """Write the control file of a landed data file (true checksum unless one is given)."""
+    data = settings.landing_path / relative
+    control = data.with_suffix(".ctl")
+    digest = checksum or hashlib.sha256(data.read_bytes()).hexdigest()
+    control.write_text(control_file_text(data.name, records, digest), encoding="utf-8")
+    return str(Path(relative).with_suffix(".ctl"))
+
+
 def quarantine(settings: Settings) -> list[tuple]:
     return query(
         settings,
@@ -153,7 +210,7 @@ def test_a_redelivered_file_under_another_name_is_registered_as_duplicate(day1: 
         / "core_banking/accounts/business_date=2025-01-01"
         / "accounts_20250101.csv"
     ).read_bytes()
-    copy = land(day1, "core_banking__accounts", DAY2, original)
+    copy = land(day1, "core_banking__accounts", DAY1, original, suffix="redelivered")
 
     summary = load_landing(day1, date(2025, 1, 2), "run-2")
 
@@ -259,12 +316,13 @@ def test_non_utf8_file_is_refused_the_others_load_and_a_fix_loads_next_run(day1:
     )
     assert status == "rejected" and "line 2, column 14" in registry_message
 
-    # Unchanged: retried and rejected again, still one registry row for that file version.
+    # Unchanged: retried and rejected again, still one registry row for that file version,
+    # which keeps the run of the first refusal.
     with pytest.raises(LandingRejectedError):
         load_landing(day1, date(2025, 1, 2), "run-2")
     assert query(
         day1, "select count(*), max(run_id) from raw._load_registry where file_path = ?", [bad]
-    ) == [(1, "run-2")]
+    ) == [(1, "run-1")]
 
     # Fixed content (new checksum) loads.
     fixed = [{**CUSTOMERS[0], "city": "Hangzhou"}]
@@ -273,7 +331,7 @@ def test_non_utf8_file_is_refused_the_others_load_and_a_fix_loads_next_run(day1:
     assert summary.files_loaded == 1 and summary.rejected == {}
     assert query(
         day1, "select status from raw._load_registry where file_path = ? order by loaded_at", [bad]
-    ) == [("rejected",), ("loaded",)]
+    ) == [("superseded",), ("loaded",)]
 
 
 def test_header_change_is_refused(day1: Settings) -> None:
@@ -391,3 +449,160 @@ def test_a_long_history_is_validated_in_batches_of_whole_files(day1: Settings) -
     ]
     [(rule,)] = query(day1, "select distinct rule from raw._quarantine")
     assert rule == "expect_compound_columns_to_be_unique(transaction_id, _source_file)"
+
+
+def test_equal_bytes_on_a_later_date_are_a_new_delivery_not_a_duplicate(day1: Settings) -> None:
+    """A customer changes phone and changes back: day 3's file equals day 1's, byte for byte."""
+    day1_file = csv_text("core_banking__customers", CUSTOMERS)
+    changed = csv_text("core_banking__customers", [{**CUSTOMERS[0], "phone": "199"}, CUSTOMERS[1]])
+    land(day1, "core_banking__customers", DAY2, changed)
+    back = land(day1, "core_banking__customers", "2025-01-03", day1_file)
+
+    summary = load_landing(day1, date(2025, 1, 3), "run-1")
+
+    assert summary.duplicates == [] and summary.rejected == {}
+    assert query(day1, "select status from raw._load_registry where file_path = ?", [back]) == [
+        ("loaded",)
+    ]
+    latest = query(
+        day1,
+        "select phone from raw.core_banking__customers where customer_id = 'C1' "
+        "order by _business_date desc limit 1",
+    )
+    assert latest == [("138",)]
+    # The same bytes again on the same date under another name is a re-delivery.
+    again = land(day1, "core_banking__customers", "2025-01-03", day1_file, suffix="resent")
+    assert load_landing(day1, date(2025, 1, 3), "run-2").duplicates == [again]
+
+
+def test_a_refused_file_fixed_under_a_new_name_is_superseded_and_stops_failing(
+    day1: Settings,
+) -> None:
+    load_landing(day1, date(2025, 1, 1), "run-0")
+    bad = land(day1, "core_banking__transactions", DAY2, b"\xff broken")
+    with pytest.raises(LandingRejectedError):
+        load_landing(day1, date(2025, 1, 2), "run-1")
+
+    fixed = land(
+        day1,
+        "core_banking__transactions",
+        DAY2,
+        csv_text("core_banking__transactions", [transaction("T80", day=DAY2)]),
+        suffix="fixed",
+    )
+    summary = load_landing(day1, date(2025, 1, 2), "run-2")  # does not raise
+
+    assert summary.rejected == {} and summary.superseded == {bad: fixed}
+    [(status, run_id, message)] = query(
+        day1, "select status, run_id, message from raw._load_registry where file_path = ?", [bad]
+    )
+    assert status == "superseded" and run_id == "run-1"
+    assert message.startswith(f"superseded by {fixed} (loaded by run run-2); was refused: {bad}")
+    later = load_landing(day1, date(2025, 1, 3), "run-3")
+    assert later.rejected == {} and later.files_loaded == 0 and later.files_seen == 5
+
+
+def test_a_sibling_loaded_in_the_same_run_does_not_supersede_a_refused_file(
+    day1: Settings,
+) -> None:
+    bad = land(day1, "core_banking__transactions", DAY2, b"\xff broken")
+    land(
+        day1,
+        "core_banking__transactions",
+        DAY2,
+        csv_text("core_banking__transactions", [transaction("T81", day=DAY2)]),
+        suffix="second",
+    )
+    for run in ("run-1", "run-2"):
+        with pytest.raises(LandingRejectedError) as error:
+            load_landing(day1, date(2025, 1, 2), run)
+        assert list(error.value.summary.rejected) == [bad]
+
+
+def test_a_redelivered_child_file_recovers_its_orphans_once_the_parent_arrived(
+    day1: Settings,
+) -> None:
+    rows = [transaction("T90", "A1", DAY2), transaction("T91", "A-late", DAY2)]
+    content = csv_text("core_banking__transactions", rows)
+    original = land(day1, "core_banking__transactions", DAY2, content)
+    load_landing(day1, date(2025, 1, 2), "run-1")
+    assert [row[2] for row in quarantine(day1)] == [3]
+
+    # Re-delivered before the parent: re-checked, still unknown, a duplicate.
+    early = land(day1, "core_banking__transactions", DAY2, content, suffix="early")
+    summary = load_landing(day1, date(2025, 1, 2), "run-2")
+    assert summary.duplicates == [early] and summary.rechecked == []
+    [(message,)] = query(
+        day1, "select message from raw._load_registry where file_path = ?", [early]
+    )
+    assert "re-checked its 1 row(s) quarantined for an unknown parent: all still fail" in message
+
+    # The parent arrives, the child file is re-delivered: the orphan loads, T90 does not repeat.
+    parent = {**ACCOUNTS[0], "account_id": "A-late", "opened_date": "2025-01-03"}
+    land(day1, "core_banking__accounts", "2025-01-03", csv_text("core_banking__accounts", [parent]))
+    redelivered = land(day1, "core_banking__transactions", DAY2, content, suffix="redelivered")
+    summary = load_landing(day1, date(2025, 1, 3), "run-3")
+
+    assert summary.rechecked == [redelivered] and summary.rows_quarantined == 0
+    loaded = query(
+        day1,
+        "select transaction_id, _source_file, _source_line from raw.core_banking__transactions "
+        "where transaction_id in ('T90', 'T91') order by 1",
+    )
+    assert loaded == [("T90", original, 2), ("T91", redelivered, 3)]
+    [registry] = query(
+        day1,
+        "select status, rows_landed, rows_loaded, rows_quarantined, message "
+        "from raw._load_registry where file_path = ?",
+        [redelivered],
+    )
+    assert registry[:4] == ("rechecked", 1, 1, 0)
+    assert f"same content (sha256) as {original}" in registry[4] and "(lines 3)" in registry[4]
+    assert query(day1, "select count(*) from audit.reconciliation where not is_balanced") == [(0,)]
+
+    # Idempotent: a re-run changes nothing; yet another copy has nothing left to recover.
+    before = snapshot(day1)
+    load_landing(day1, date(2025, 1, 3), "run-4")
+    assert snapshot(day1) == before
+    third = land(day1, "core_banking__transactions", DAY2, content, suffix="third")
+    assert load_landing(day1, date(2025, 1, 3), "run-5").duplicates == [third]
+    assert_staging_casts(day1)
+
+
+def test_a_control_file_proves_completeness_and_a_mismatch_refuses_the_file(
+    day1: Settings,
+) -> None:
+    rows = [transaction("T95", day=DAY2), transaction("T96", day=DAY2)]
+    text = csv_text("core_banking__transactions", rows)
+    good = land(day1, "core_banking__transactions", DAY2, text.rstrip("\n"))  # no final newline
+    control_for(day1, good, 2)
+    short = land(day1, "core_banking__transactions", DAY2, text, suffix="short")
+    control = control_for(day1, short, 3)
+
+    with pytest.raises(LandingRejectedError) as error:
+        load_landing(day1, date(2025, 1, 2), "run-1")
+
+    assert list(error.value.summary.rejected) == [short]
+    assert error.value.summary.rejected[short].startswith(
+        f"{short}: line 4, column 1: file holds 2 records but its control file "
+        f"{Path(control).name} says 3"
+    )
+    [(status, message)] = query(
+        day1, "select status, message from raw._load_registry where file_path = ?", [good]
+    )
+    assert status == "loaded"
+    assert message == f"complete per control file {Path(good).with_suffix('.ctl').name}"
+    assert query(
+        day1, "select count(*) from raw.core_banking__transactions where _source_file = ?", [good]
+    ) == [(2,)]
+
+
+def test_staging_casts_every_typed_column_to_the_contracts_type() -> None:
+    """One definition of each type: the staging models cast to ``Column.sql_type``."""
+    for entity in ENTITIES:
+        expected = {
+            column.name: {_normal_type(column.sql_type)}
+            for column in entity.columns
+            if column.type != STRING
+        }
+        assert staging_casts(entity) == expected, entity.raw_table
