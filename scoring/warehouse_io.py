@@ -175,19 +175,24 @@ def read_customer_holdings(warehouse_path: Path) -> pd.DataFrame:
 
 
 def read_risk_band_cutoffs(warehouse_path: Path) -> tuple[float, float]:
-    """(low, high) cut-offs from the seed churn_risk_bands: low below the medium band's
-    minimum, high from the high band's minimum."""
+    """(low, high) cut-offs from the seed churn_risk_bands, its bands ordered by their
+    minimum probability: low below the second band's minimum, high from the third's."""
     con = connect(warehouse_path)
     try:
-        rows = dict(
-            con.execute(
-                "select churn_risk_band, cast(min_churn_probability as double) "
-                "from seeds.churn_risk_bands"
+        minimums = [
+            float(value)
+            for (value,) in con.execute(
+                "select cast(min_churn_probability as double) from seeds.churn_risk_bands "
+                "order by min_churn_probability"
             ).fetchall()
-        )
+        ]
     finally:
         con.close()
-    return float(rows["medium"]), float(rows["high"])
+    if len(minimums) != 3:
+        raise LookupError(
+            f"{warehouse_path}: seeds.churn_risk_bands has {len(minimums)} bands, expected 3"
+        )
+    return minimums[1], minimums[2]
 
 
 def check_scores_frame(scores: pd.DataFrame) -> None:

@@ -126,3 +126,62 @@ def test_benchmark_takes_the_planted_month_else_the_nearest_within_one() -> None
         "D": "(no churn month)",
     }
     assert result["agrees"].tolist() == [True, True, False, False]
+
+
+def test_the_360_holds_the_reason_summary_to_the_marts_trend(
+    project: DbtProject, build: DbtRun
+) -> None:
+    # One name, one meaning: a reason summary quoting an AUM trend for the month of
+    # the 360's churn signals must quote the 360's aum_trend_3m. The fixture's
+    # latest complete month (February) has no month 3 months before, so the mart's
+    # trend is empty: a sentence quoting one is a second meaning and fails the build.
+    assert build.returncode == 0
+    month = project.query(
+        "select min(latest_complete_month_start_date)::varchar"
+        " from marts.mart_customer_churn_signals"
+    )[0][0]
+    assert project.query(
+        "select count(*) from marts.mart_customer_churn_signals"
+        f" where customer_id = 'C001' and aum_trend_3m is null"
+        f" and latest_complete_month_start_date = '{month}'"
+    ) == [(1,)]
+
+    def score_with(summary: str) -> DbtRun:
+        with duckdb.connect(str(project.warehouse)) as con:
+            con.execute("delete from scores.customer_scores")
+            con.execute(
+                "insert into scores.customer_scores (score_date, customer_id,"
+                " feature_month_start_date, churn_probability, churn_risk_band,"
+                " reason_code_1, reason_summary, model_version, run_id, scored_at)"
+                f" values ('{AS_OF_DATE}', 'C001', '{month}', 0.8, 'high', 'aum_falling',"
+                f" '{summary}', 'v1', 'r1', '{AS_OF_DATE} 23:00:00')"
+            )
+        return project.invoke(
+            "build", "--select", "tag:needs_scores", "--vars", f"{{as_of_date: {AS_OF_DATE}}}"
+        )
+
+    quoted = score_with("month-average AUM changed -51% against 3 months earlier")
+    assert quoted.returncode != 0
+    failed = [name for name, status in quoted.statuses.items() if status in ("fail", "error")]
+    assert failed and all(
+        name.startswith("expression_is_true_mart_customer_360") for name in failed
+    ), failed
+    honest = score_with("AUM falling (no month-average AUM 3 months earlier to compare with)")
+    assert honest.returncode == 0, honest.stdout[-3000:]
+
+
+def test_scorings_rules_are_what_dbt_seeded(project: DbtProject, build: DbtRun) -> None:
+    # scoring.business_rules reads the seed files and vars; dbt seeded the same values
+    from scoring.business_rules import business_rules
+
+    assert build.returncode == 0
+    rules = business_rules()
+    tiers = project.query("select value_tier from seeds.value_tier_ranks order by tier_rank desc")
+    assert tuple(tier for (tier,) in tiers) == rules.value_tiers
+    assert project.query(
+        "select cast(declining_max_aum_trend as double) from seeds.lifecycle_stage_thresholds"
+    ) == [(rules.declining_max_aum_trend,)]
+    assert project.query(
+        "select cast(property_min_share_of_prior_aum as double),"
+        " cast(rate_min_other_bank_share as double) from seeds.churn_reason_thresholds"
+    ) == [(rules.property_min_share_of_prior_aum, rules.rate_min_other_bank_share)]

@@ -4,6 +4,9 @@
 -- so it is tagged needs_scores and built after scoring. Customers without a row
 -- in a joined mart (no loan, no account, not scored) get empty fields from it;
 -- is_potential is the scored flag (inflows or predicted value) when scored.
+-- The churn-signal columns and the reason summary quote the same mart figures
+-- (fct_customer_signal_months) when the scores' feature month is the latest
+-- complete month: a data test in _customer_360.yml holds them to it.
 with
 
 customers as (
@@ -66,6 +69,7 @@ final as (
         credit_risk.max_days_past_due,
         credit_risk.days_past_due_bucket,
         credit_risk.past_due_amount,
+        churn_signals.latest_complete_month_start_date,
         churn_signals.aum_trend_3m,
         churn_signals.other_bank_outflow_share_3m,
         churn_signals.maturing_time_deposit_count_30d,
@@ -76,6 +80,7 @@ final as (
         churn_signals.is_churned_latest_month,
         churn_signals.lifecycle_stage,
         current_scores.score_date,
+        current_scores.feature_month_start_date,
         current_scores.churn_probability,
         current_scores.churn_risk_band,
         current_scores.reason_code_1,
