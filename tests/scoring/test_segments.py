@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import joblib
@@ -305,3 +306,13 @@ def test_bad_input_is_named() -> None:
         fit_segments(all_null)
     with pytest.raises(ValueError, match="column feature_log_month_average_aum is not numeric"):
         fit_segments(frame.assign(feature_log_month_average_aum="a lot"))
+
+
+def test_a_previous_model_on_older_feature_names_matches_nothing(first_model) -> None:
+    # a model stored before a feature rename cannot be compared in its own scaled
+    # space: every segment gets a fresh id above the ones it issued, none is reused
+    model, frame = first_model
+    older = replace(model, features=("log_aum", *model.features[1:]))
+    refit = fit_segments(frame, n_segments=4, previous=older)
+    assert set(refit.names) == set(range(model.max_id_issued + 1, model.max_id_issued + 5))
+    assert refit.profiles["previous_distance"].isna().all()
