@@ -222,14 +222,17 @@ def write_registration(con: duckdb.DuckDBPyConnection, registration: Registratio
 
 
 def supersede_refused(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Mark refused files superseded by a later delivery of the same entity and business date.
+    """Mark refused files superseded by a later delivery that replaces them.
 
-    A refused file version is superseded once another file version (a fixed copy
-    under the same name or a new one) of its entity and business date was loaded
-    by a *later run* than the one that first refused it; a file loaded in the same
-    run as the first refusal is a sibling delivery of that day, not its fix. The
-    row keeps its counts (0) and gets ``status = superseded`` and a message naming
-    the delivery that superseded it. Returns refused path -> superseding path.
+    A refused file version ``<name>.csv`` is superseded once a file of the same
+    entity and business date named ``<name>.csv`` (fixed content) or
+    ``<name>_<suffix>.csv`` (a fix under a new name) was loaded by a *later run*
+    than the one that first refused it. A file loaded in the same run as the first
+    refusal is a sibling delivery of that day, not its fix; a file of another name
+    (``transactions_20250102_extra.csv`` for ``transactions_20250102_main.csv``)
+    fixes something else. The row keeps its counts (0) and gets
+    ``status = superseded`` and a message naming the delivery that superseded it.
+    Returns refused path -> superseding path.
     """
     rows = con.execute(
         f"""
@@ -243,6 +246,13 @@ def supersede_refused(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
             and later.status = '{LOADED}'
             and later.run_id <> refused.run_id
             and later.loaded_at > refused.loaded_at
+            and (
+                later.file_path = refused.file_path
+                or starts_with(
+                    later.file_path,
+                    left(refused.file_path, length(refused.file_path) - 4) || '_'
+                )
+            )
         where refused.status = '{REJECTED}'
         group by all
         order by 1

@@ -4,15 +4,19 @@ One scenario serves every case, as a real delivery would: a clean day 1 is
 loaded; on day 2 every case lands as its own file next to the others and one
 run loads them all (refused files must not hold back the rest); then each case
 is fixed the way a bank would fix it (a correction file for bad rows, the whole
-file re-delivered for a refused one) and the next run loads the fixes; a last
-run must change nothing. Each case then checks: the outcome (quarantined with
-its rule and reason, or refused naming file, line and column), that nothing was
-lost (landed = loaded + quarantined, and the tables hold exactly that), and
-that the corrected data is in raw exactly once.
+file re-delivered for a refused one, under the same name or a new one, the
+child file re-delivered once an orphan's parent arrived) and the next run loads
+the fixes; a last run must change nothing. Each case then checks: the outcome
+(quarantined with its rule and reason, refused naming file, line and column, or
+loaded verbatim), that nothing was lost (landed = loaded + quarantined, and the
+tables hold exactly that), that the corrected data is in raw exactly once, that
+a refused file ends up superseded by its fix, and that every row the gate let
+through casts to the types of the dbt staging models.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from include.config import Settings, load_settings
+from include.landing.control import control_file_text
 from include.landing.entities import ENTITIES_BY_TABLE
 from include.landing.loader import LandingRejectedError, load_landing
 from tests.include.test_loader import (
@@ -27,6 +32,7 @@ from tests.include.test_loader import (
     CUSTOMERS,
     DAY1,
     DAY2,
+    assert_staging_casts,
     csv_text,
     land,
     query,
@@ -56,15 +62,20 @@ class Case:
     name: str
     table: str
     content: str | bytes
-    outcome: str  # "quarantined" or "refused"
+    outcome: str  # "quarantined", "refused" or "loaded" (verbatim)
     expected: str  # part of the quarantine reason or of the refusal message
     line: int  # quarantined line, or the line the refusal names
     column: int = 0  # refusals: the column the message names
     rule: str = ""  # quarantined: part of the rule
-    records: int = 0  # records landed (quarantined cases)
+    records: int = 0  # records landed (quarantined and loaded cases)
     fix: list[tuple[str, str]] = field(default_factory=list)  # (table, content) corrections
     replacement: str = ""  # refused cases: the re-delivered file
     keys: tuple[str, ...] = ()  # keys that must be loaded exactly once after the fix
+    control: str = ""  # a control file delivered with the case's file
+    replacement_suffix: str = ""  # the fixed file comes under this new name (default: same)
+    replacement_control: str = ""  # ... with this control file
+    redeliver: bool = False  # the fix re-delivers the same bytes under a new name
+    verbatim: tuple[tuple[str, str], ...] = ()  # loaded cases: (column, exact text in raw)
 
 
 def row_case(
@@ -101,6 +112,26 @@ COMPLAINT = {"complaint_id": "K-unknown_severity", "customer_id": "C1", "complai
              "category": "fees", "channel": "app"}  # fmt: skip
 ORPHAN_PARENT = {**ACCOUNTS[0], "account_id": "A-late-parent", "opened_date": DAY2}
 GOOD_LINE = body(TX, [good("refused")])
+
+
+BALANCES = "core_banking__balances"
+BALANCE_TEXT = csv_text(
+    BALANCES, [{"account_id": "A1", "balance_date": DAY2, "balance": "66812.50"}]
+)
+CUT_TEXT = csv_text(TX, [tx("truncated_with_control-1"), tx("truncated_with_control-2")])
+COUNT_TEXT = csv_text(TX, [tx("control_count_mismatch-1")])
+COUNT_FIXED = csv_text(TX, [tx("control_count_mismatch-1"), tx("control_count_mismatch-2")])
+REDELIVERY_PARENT = {**ACCOUNTS[0], "account_id": "A-redelivery-parent", "opened_date": DAY2}
+LONG_TEXT = 'a name, with "quotes",\nand a line break ' + "长" * 200_000  # about 600 KiB
+
+
+def sha256(content: str | bytes) -> str:
+    return hashlib.sha256(content.encode() if isinstance(content, str) else content).hexdigest()
+
+
+def control_text(case: str, records: int, content: str) -> str:
+    """The control file a sender writes for ``content`` (case file name, count, sha256)."""
+    return control_file_text(f"transactions_20250102_{case}.csv", records, sha256(content))
 
 
 def refused(name: str, content: str | bytes, expected: str, line: int, column: int) -> Case:
@@ -200,6 +231,59 @@ CASES: list[Case] = [
             "header has column 'transaction_id;account_id", 1, 1),
     refused("truncated", HEADER + GOOD_LINE + GOOD_LINE.replace("refused-ok", "cut")[:40],
             "file is truncated", 3, 41),
+    # Numbers the staging types cannot hold: quarantined by a rule derived from the type.
+    row_case("amount_too_large", {"amount": "12345678901234567890.00"},
+             "amount '12345678901234567890.00' is too large for decimal(18, 2) (at most 16 "
+             "digits before the decimal point)", f"{IS_VALID}amount__fits_type)"),
+    row_case("too_many_decimals", {"amount": "100.12345678901234567891"},
+             "amount '100.12345678901234567891' has more than 2 decimal places: decimal(18, 2) "
+             "would round it", f"{IS_VALID}amount__fits_scale)"),
+    row_case("interest_rate_too_large", {"interest_rate": "1650"},
+             "interest_rate '1650' is too large for decimal(9, 6)",
+             f"{IS_VALID}interest_rate__fits_type)", "core_banking__accounts",
+             "A-interest_rate_too_large"),
+    row_case("interest_rate_as_percent", {"interest_rate": "16.5"},
+             "interest_rate 16.5 is above the maximum 1",
+             "expect_column_values_to_be_between(interest_rate__value)", "core_banking__accounts",
+             "A-interest_rate_as_percent"),
+    row_case("term_too_large", {"term_months": "99999999999"},
+             "term_months '99999999999' is outside the range of integer (-2147483648 to "
+             "2147483647)", f"{IS_VALID}term_months__fits_type)", "core_banking__accounts",
+             "A-term_too_large"),
+    # Completeness: a cut inside the last number looks like a complete record.
+    Case("truncated_in_number", BALANCES, BALANCE_TEXT[:-6], "refused",
+         "file is possibly truncated: it does not end with a newline", 2, 18,
+         replacement=BALANCE_TEXT, keys=("A1",)),
+    Case("truncated_with_control", TX, CUT_TEXT[:-20], "refused",
+         "differs from " + sha256(CUT_TEXT) + " in its control file "
+         "transactions_20250102_truncated_with_control.ctl (line 2, column 3)", 1, 1,
+         control=control_text("truncated_with_control", 2, CUT_TEXT), replacement=CUT_TEXT,
+         keys=("T-truncated_with_control-1", "T-truncated_with_control-2")),
+    Case("control_count_mismatch", TX, COUNT_TEXT, "refused",
+         "file holds 1 records but its control file "
+         "transactions_20250102_control_count_mismatch.ctl says 2", 3, 1,
+         control=control_text("control_count_mismatch", 2, COUNT_TEXT), replacement=COUNT_FIXED,
+         replacement_control=control_text("control_count_mismatch", 2, COUNT_FIXED),
+         keys=("T-control_count_mismatch-1", "T-control_count_mismatch-2")),
+    # The refusal life-cycle: fixed under a new name, the refused original is superseded.
+    Case("refused_fixed_under_new_name", TX, (HEADER + GOOD_LINE).encode("utf-16"), "refused",
+         "not valid UTF-8", 1, 1, replacement=csv_text(TX, [tx("refused_fixed_under_new_name")]),
+         replacement_suffix="refused_fixed_under_new_name_fix1",
+         keys=("T-refused_fixed_under_new_name",)),
+    # Orphans recovered the documented way: the child file re-delivered after the parent.
+    Case("orphan_redelivered", TX, csv_text(TX, [good("orphan_redelivered"), tx(
+         "orphan_redelivered", account_id="A-redelivery-parent")]), "quarantined",
+         "account_id 'A-redelivery-parent' is not a known account_id", 3,
+         rule=f"{IS_VALID}account_id__is_known)", records=2, redeliver=True,
+         fix=[("core_banking__accounts", csv_text("core_banking__accounts", [REDELIVERY_PARENT]))],
+         keys=("T-orphan_redelivered-ok", "T-orphan_redelivered")),
+    # Valid input that must load as it is.
+    Case("delta_equal_to_earlier_day", "core_banking__customers",
+         csv_text("core_banking__customers", CUSTOMERS), "loaded", "", 0, records=2,
+         verbatim=(("phone", "138"), ("phone", "139"))),
+    Case("long_field", TX, csv_text(TX, [tx("long_field", counterparty_name=LONG_TEXT)]),
+         "loaded", "", 0, records=1, verbatim=(("counterparty_name", LONG_TEXT),),
+         keys=("T-long_field",)),
 ]  # fmt: skip
 # The orphan's parent arrives with the fix (parents load first in the same run).
 next(c for c in CASES if c.name == "orphan_account").fix.insert(
@@ -222,7 +306,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     load_landing(settings, date(2025, 1, 1), "run-0")
 
     for case in CASES:
-        land(settings, case.table, DAY2, case.content, suffix=case.name)
+        relative = land(settings, case.table, DAY2, case.content, suffix=case.name)
+        if case.control:
+            land_control(settings, relative, case.control)
     with pytest.raises(LandingRejectedError) as rejected:
         load_landing(settings, date(2025, 1, 2), "run-1")
     after_bad_run = {
@@ -236,7 +322,12 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         for number, (table, content) in enumerate(case.fix):
             land(settings, table, "2025-01-03", content, suffix=f"{case.name}-fix{number}")
         if case.replacement:
-            land(settings, case.table, DAY2, case.replacement, suffix=case.name)
+            suffix = case.replacement_suffix or case.name
+            relative = land(settings, case.table, DAY2, case.replacement, suffix=suffix)
+            if case.replacement_control:
+                land_control(settings, relative, case.replacement_control)
+        if case.redeliver:
+            land(settings, case.table, DAY2, case.content, suffix=f"{case.name}-redelivered")
     fixed = load_landing(settings, date(2025, 1, 3), "run-2")
     before_rerun = snapshot(settings)
     rerun = load_landing(settings, date(2025, 1, 3), "run-3")
@@ -247,6 +338,11 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "fixed": fixed,
         "rerun_changed": snapshot(settings) != before_rerun or rerun.files_loaded != 0,
     }
+
+
+def land_control(settings: Settings, relative: str, text: str) -> None:
+    """A control file beside the landed data file ``relative``."""
+    (settings.landing_path / relative).with_suffix(".ctl").write_text(text, encoding="utf-8")
 
 
 def registry(settings: Settings) -> dict[str, tuple]:
@@ -277,6 +373,12 @@ def test_refused_files_held_back_nothing_else(scenario: dict) -> None:
 def test_fixes_load_and_a_rerun_changes_nothing(scenario: dict) -> None:
     assert scenario["fixed"].rejected == {}
     assert scenario["fixed"].rows_quarantined == 0
+    assert set(scenario["fixed"].superseded) == {
+        case_path(c) for c in CASES if c.outcome == "refused"
+    }
+    assert scenario["fixed"].rechecked == [
+        case_path(c).replace(".csv", "-redelivered.csv") for c in CASES if c.redeliver
+    ]
     assert not scenario["rerun_changed"]
     assert query(
         scenario["settings"], "select count(*) from audit.reconciliation where not is_balanced"
@@ -296,6 +398,24 @@ def test_bad_input(scenario: dict, case: Case) -> None:
         assert f"{path}: {message}" in str(scenario["rejected"]) or message in str(
             scenario["rejected"]
         )
+        # Once its fix loaded, the refused version is superseded and stops failing runs.
+        [(final_status, final_message)] = query(
+            settings,
+            "select status, message from raw._load_registry where file_path = ? "
+            "and file_checksum = ?",
+            [path, sha256(case.content)],
+        )
+        fix = case_path(case).replace(case.name, case.replacement_suffix or case.name)
+        assert final_status == "superseded" and final_message.startswith(f"superseded by {fix} ")
+    elif case.outcome == "loaded":
+        assert status == "loaded" and (landed, loaded, held) == (case.records, case.records, 0)
+        table = f"raw.{ENTITIES_BY_TABLE[case.table].raw_table}"
+        for column, text in case.verbatim:
+            assert query(
+                settings,
+                f"select count(*) from {table} where _source_file = ? and {column} = ?",
+                [path, text],
+            ) == [(1,)], column
     else:
         assert status == "loaded"
         # Nothing lost: every record landed is loaded or quarantined, and the tables agree.
@@ -323,3 +443,8 @@ def test_bad_input(scenario: dict, case: Case) -> None:
             f"select count(*) from raw.{entity.raw_table} where {entity.key[0]} = ?",
             [key],
         ) == [(1,)], key
+
+
+def test_every_row_the_gate_let_through_casts_in_staging(scenario: dict) -> None:
+    """No case may break a later stage: the staging models' casts succeed on all of raw."""
+    assert_staging_casts(scenario["settings"])
