@@ -120,3 +120,58 @@ def test_timestamps_may_fall_anywhere_in_the_business_day(context) -> None:
     assert failures.index.tolist() == [1, 2]
     rule = failures.loc[2, "rule"]
     assert rule == "expect_column_values_to_be_in_set(transaction_at__is_valid)"
+
+
+@pytest.mark.parametrize(
+    ("values", "passes", "rule", "reason"),
+    [
+        ({"principal_amount": "9999999999999999.99"}, True, "", ""),  # the largest decimal(18, 2)
+        ({"principal_amount": "00012.500"}, True, "", ""),  # leading and trailing zeros
+        ({"term_months": "2147483647", "interest_rate": "1"}, True, "", ""),  # type and range ends
+        (
+            {"principal_amount": "10000000000000000.00"},
+            False,
+            "principal_amount__fits_type",
+            (
+                "principal_amount '10000000000000000.00' is too large for decimal(18, 2) "
+                "(at most 16 digits before the decimal point)"
+            ),
+        ),
+        (
+            {"credit_limit": "1.005"},
+            False,
+            "credit_limit__fits_scale",
+            "credit_limit '1.005' has more than 2 decimal places: decimal(18, 2) would round it",
+        ),
+        (
+            {"interest_rate": "0.0123456"},
+            False,
+            "interest_rate__fits_scale",
+            "interest_rate '0.0123456' has more than 6 decimal places: decimal(9, 6) would round it",
+        ),
+        (
+            {"term_months": "2147483648"},
+            False,
+            "term_months__fits_type",
+            "term_months '2147483648' is outside the range of integer (-2147483648 to 2147483647)",
+        ),
+        (
+            {"interest_rate": "1.0001"},
+            False,
+            "expect_column_values_to_be_between(interest_rate__value)",
+            "interest_rate 1.0001 is above the maximum 1",
+        ),
+    ],
+)
+def test_numbers_must_fit_the_type_staging_casts_them_to(
+    context, values: dict, passes: bool, rule: str, reason: str
+) -> None:
+    rows = pd.DataFrame([account(**values)], dtype="str")
+    rows["_source_file"] = "f.csv"
+    rows["_business_date"] = pd.Timestamp("2025-01-02")
+    frame = landing.prepare_frame(rows, ACCOUNTS, {"customer_id": pd.Series(["C1"])})
+    _, failures = landing.run_suites(context, ACCOUNTS, frame)
+    if passes:
+        assert failures.empty
+    else:
+        assert rule in failures.loc[0, "rule"] and failures.loc[0, "reason"] == reason
