@@ -191,7 +191,10 @@ final as (
         cast(
             case
                 when rolling.outflow_amount_3m > 0
-                    then round(rolling.other_bank_outflow_amount_3m / rolling.outflow_amount_3m, 4)
+                    then {{ round_half_up(
+                        'rolling.other_bank_outflow_amount_3m', 'rolling.outflow_amount_3m',
+                        scale=4, input_scale=2
+                    ) }}
             end as decimal(9, 4)
         ) as other_bank_outflow_share_3m,
         cast(coalesce(maturing_deposits.maturing_time_deposit_count, 0) as integer)
@@ -211,16 +214,19 @@ final as (
         cast(
             case
                 when churn_months.prior_3m_average_aum > 0
-                    then round(
-                        coalesce(real_estate_payments.largest_real_estate_payment_amount, 0)
-                        / churn_months.prior_3m_average_aum,
-                        4
-                    )
+                    then {{ round_half_up(
+                        'coalesce(real_estate_payments.largest_real_estate_payment_amount, 0)',
+                        'churn_months.prior_3m_average_aum',
+                        scale=4, input_scale=2
+                    ) }}
             end as decimal(12, 4)
         ) as real_estate_payment_share_of_prior_aum_3m,
         cast(
-            round(open_aum_accounts.investment_account_count / open_aum_accounts.aum_account_count, 4)
-            as decimal(9, 4)
+            {{ round_half_up(
+                'open_aum_accounts.investment_account_count',
+                'open_aum_accounts.aum_account_count',
+                scale=4, input_scale=0
+            ) }} as decimal(9, 4)
         ) as investment_account_share,
         churn_months.is_churned,
         churn_months.churn_label_3m
