@@ -10,7 +10,7 @@ training, the latest two labelled ones for testing) and reports:
 - reason-code agreement: for every planted churner scored at the end of its
   planted churn month, whether the top reason code (and any of the top three)
   points at the planted reason (scoring.reason_codes maps each code to the
-  METRICS.md churn reason it is evidence of), per planted reason.
+  docs/metrics.md churn reason it is evidence of), per planted reason.
 
     export BANK_DATA_DIR=<data dir of the bank>; . bin/env.sh
     uv run python benchmarks/churn_model_planted_truth.py --as-of 2025-12-31

@@ -8,7 +8,7 @@ import pandas as pd
 TABLE = "fct_customer_months"
 SUITE = f"marts__{TABLE}"
 VALUE_TIERS = ("high_net_worth", "mid_value", "mass")
-# METRICS.md "Active in a month": >= 3 customer-initiated transactions (a dbt var).
+# docs/metrics.md "Active in a month": >= 3 customer-initiated transactions (a dbt var).
 DEFAULT_ACTIVE_THRESHOLD = 3
 
 

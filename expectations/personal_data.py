@@ -1,4 +1,4 @@
-"""No analyst- or BI-facing table may carry a personal-data column (METRICS.md "Personal data").
+"""No analyst- or BI-facing table may carry a personal-data column (docs/metrics.md "Personal data").
 
 The checked dataset is the warehouse's column catalogue (information_schema.columns)
 for the staging, intermediate and marts schemas; personal data lives only in the

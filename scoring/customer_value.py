@@ -1,7 +1,7 @@
 """Lifetime value of a bank customer: BG/NBD + Gamma-Gamma (scoring.lifetime_value)
 applied to customer-initiated transactions and contribution.
 
-METRICS.md "Lifetime value": expected future customer-initiated transactions and
+docs/metrics.md "Lifetime value": expected future customer-initiated transactions and
 P(alive) from BG/NBD, value per transaction from Gamma-Gamma fitted on repeat
 customers only, predicted value over the next 12 months.
 
@@ -10,7 +10,7 @@ How the bank's data map onto the models' purchase log:
 - a *purchase occasion* is a calendar day with at least one customer-initiated
   transaction (marts.fct_transactions), up to the as-of date; time is in weeks, as
   in the published CDNOW fits the code reproduces;
-- what a bank earns is contribution (METRICS.md), not the transaction amount, so the
+- what a bank earns is contribution (docs/metrics.md), not the transaction amount, so the
   *value of an occasion* is the customer's contribution over the months observed
   (at most 12, fct_customer_months) divided by its transaction days in that period;
 - Gamma-Gamma is fitted on repeat customers with a positive value only, as in

@@ -1,6 +1,6 @@
 """Which month a run scores: the latest *complete* month on the run's date.
 
-METRICS.md: monthly figures use the latest complete month; a month is complete on
+docs/metrics.md: monthly figures use the latest complete month; a month is complete on
 its last day, so a run on 15 June scores May's figures and a run on 30 June scores
 June's. If the mart holds no complete month yet (a brand-new bank), the latest
 month it holds is used and the run's summary says ``feature_month_complete: false``.

@@ -3,7 +3,7 @@
 A small clean bank is generated, loaded and built (generator, loader and dbt each
 in a subprocess, as the DAG runs them). The expected figures are then worked out
 with pandas straight from the landed CSV files and the seeds, following the
-metric contract (METRICS.md: "Building blocks", "Value tier", "Active in a
+metric contract (docs/metrics.md: "Building blocks", "Value tier", "Active in a
 month", "Churn") and the landing contract (include/landing/README.md), and
 compared with what the marts publish for 2025-04 (a complete month).
 """
@@ -25,7 +25,7 @@ from tests.conftest import pipeline_environment, run_command
 AS_OF_DATE = "2025-05-31"
 MONTH = pd.Timestamp("2025-04-01")
 PRIOR_MONTHS = [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01"), pd.Timestamp("2025-03-01")]
-# METRICS.md "Churn": value churn below 50 % of the previous three months' mean, mean >= 10,000.
+# docs/metrics.md "Churn": value churn below 50 % of the previous three months' mean, mean >= 10,000.
 VALUE_CHURN_DROP_RATIO = Decimal("0.5")
 VALUE_CHURN_MIN_PRIOR_AUM = Decimal(10000)
 ACTIVE_MIN_TRANSACTIONS = 3
@@ -386,7 +386,7 @@ def test_value_churned_customers(built: Built, expected: Expected) -> None:
         )
     }
     # customers whose first account opened after January have fewer than three prior
-    # months; they are reported, not asserted, because METRICS.md leaves that case open
+    # months; they are reported, not asserted, because docs/metrics.md leaves that case open
     assert expected.value_churn - expected.value_churn_three_full_months == set(), (
         "value churners with fewer than three months of history (zeros assumed): "
         f"{sorted(expected.value_churn - expected.value_churn_three_full_months)}"

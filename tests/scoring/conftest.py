@@ -21,7 +21,7 @@ from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
 
 RULES = business_rules()
 LABEL_HORIZON = RULES.churn_label_horizon_months
-# METRICS.md value churn, simplified for the fixture: AUM below half of month M's
+# docs/metrics.md value churn, simplified for the fixture: AUM below half of month M's
 VALUE_CHURN_RATIO = 0.5
 # not the code's defaults (0.2 / 0.5), so a test can tell the seed was read
 RISK_BANDS_SEED = (("low", 0.0, 0.25), ("medium", 0.25, 0.6), ("high", 0.6, 1.01))

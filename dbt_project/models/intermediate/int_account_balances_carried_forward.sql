@@ -1,6 +1,6 @@
 -- One row per account and day the account is open, up to the as-of date, with
 -- the end-of-day balance: the delivered one, else the last delivered one carried
--- forward, else 0 (METRICS.md "Daily AUM"). An account is open from its opening
+-- forward, else 0 (docs/metrics.md "Daily AUM"). An account is open from its opening
 -- date to the day before its closing date: the closing day's end-of-day balance
 -- is 0, so it has no row here.
 with

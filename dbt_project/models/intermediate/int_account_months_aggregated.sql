@@ -1,6 +1,6 @@
 -- One row per account and month of the reporting window in which the account
 -- had an open day or a posted transaction: average balance, margin income, fee
--- income and contribution (METRICS.md "Contribution": average balance x product
+-- income and contribution (docs/metrics.md "Contribution": average balance x product
 -- margin / 12, plus fee income posted in the month), and the money flows
 -- fct_customer_months sums per customer. Each figure is rounded half up to
 -- cents once, from the exact month total (macro round_half_up): the margin is

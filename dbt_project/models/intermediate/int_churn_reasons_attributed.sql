@@ -1,6 +1,6 @@
 -- One row per churned customer-month (int_customer_months_churn_flagged.is_churned)
 -- with the evidence for each churn reason and the primary reason: the first
--- match in the METRICS.md order (property_purchase, campaign_deposit_maturity,
+-- match in the docs/metrics.md order (property_purchase, campaign_deposit_maturity,
 -- rate_competition, service_dissatisfaction, disengagement). Thresholds and
 -- the window come from the one-row seed churn_reason_thresholds.
 -- The window: the churn month and the window_months - 1 months before it (first

@@ -1,6 +1,6 @@
 -- One row per customer and month of fct_customer_months with the churn events
--- (METRICS.md "Churn"), the modelling label, the 3-month AUM trend and the
--- lifecycle stage (METRICS.md "Lifecycle stage"; rules in _business_definitions.md).
+-- (docs/metrics.md "Churn"), the modelling label, the 3-month AUM trend and the
+-- lifecycle stage (docs/metrics.md "Lifecycle stage"; rules in _business_definitions.md).
 -- Value-churn thresholds are vars (churn_value_*), lifecycle thresholds the seed
 -- lifecycle_stage_thresholds. Customer months are contiguous from the first
 -- account's month, so "the previous n months" are the previous n rows.
@@ -149,7 +149,7 @@ labelled as (
     from churned
 ),
 
--- lifecycle: first match from the end of the METRICS.md list backwards;
+-- lifecycle: first match from the end of the docs/metrics.md list backwards;
 -- mature carries no condition of its own, so it is what is left
 staged as (
     select

@@ -1,7 +1,7 @@
 -- One row per calendar month of the reporting window, numbered back from the
 -- latest complete month (months_back 0; the partial as-of month, if any, is -1).
 -- Rolling windows ("last 12 months", "last 3 months") are months_back 0..n-1,
--- so every mart counts the same months (METRICS.md: monthly figures use the
+-- so every mart counts the same months (docs/metrics.md: monthly figures use the
 -- latest complete month).
 with
 

@@ -1,4 +1,4 @@
--- One primary next best action per customer (METRICS.md "Next best action"):
+-- One primary next best action per customer (docs/metrics.md "Next best action"):
 -- the row of the seed next_best_action_playbook with the lowest priority whose
 -- value tier, lifecycle stage, churn risk band and potential flag match the
 -- customer (an empty playbook cell matches anything). Customers with loan days

@@ -1,6 +1,6 @@
 -- One row per customer and month of fct_customer_months: churn events
 -- (closed, value churn, dormant churn), the 3-month modelling label, the primary
--- churn reason of a churned month and the lifecycle stage (METRICS.md "Churn",
+-- churn reason of a churned month and the lifecycle stage (docs/metrics.md "Churn",
 -- "Lifecycle stage"; rules in _business_definitions.md).
 with
 

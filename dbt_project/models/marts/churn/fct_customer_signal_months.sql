@@ -1,5 +1,5 @@
 -- One row per customer and month of fct_customer_months: the early-warning
--- signals of churn (METRICS.md "Churn") as they stood at the month's last
+-- signals of churn (docs/metrics.md "Churn") as they stood at the month's last
 -- covered day, so the churn model can learn from every past month end and be
 -- compared with the rule baseline on the same rows. mart_customer_churn_signals
 -- gives the same signals as of the run date for relationship managers.

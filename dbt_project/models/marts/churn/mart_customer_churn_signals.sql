@@ -1,5 +1,5 @@
 -- One row per customer with an account: the early-warning signals of churn as
--- of the as-of date (METRICS.md "Churn" early-warning signals), the latest
+-- of the as-of date (docs/metrics.md "Churn" early-warning signals), the latest
 -- complete month's churn flags and lifecycle stage. The month-window signals are
 -- those of the latest complete month in fct_customer_signal_months (windows of
 -- complete months counted back from it, int_reporting_months); the day windows

@@ -1,5 +1,5 @@
 -- One row per customer, no personal data: descriptive fields and the value tier
--- of the latest complete month (METRICS.md "Value tier").
+-- of the latest complete month (docs/metrics.md "Value tier").
 with
 
 customers as (

@@ -1,13 +1,13 @@
 -- One row per customer and calendar month, from the month of the customer's
 -- first account (at the earliest the month the warehouse history starts) to the
--- month of the as-of date: AUM, activity and value tier (METRICS.md
+-- month of the as-of date: AUM, activity and value tier (docs/metrics.md
 -- "Month-average AUM", "Active in a month", "Value tier").
 -- A month is covered from its first day (or the history start) to its last day
 -- (or the as-of date); a month not covered in full is partial
 -- (is_complete_month false). Tiers "as of" a date use the latest complete month.
 -- Money flows, payroll credits, fees and contribution are the sums of the
 -- customer's account months (int_account_months_aggregated); dormancy
--- (METRICS.md "Dormant") is judged on the last covered day of the month.
+-- (docs/metrics.md "Dormant") is judged on the last covered day of the month.
 {%- set active_threshold = var('active_transaction_threshold') %}
 {%- set dormant_after_days = var('dormant_after_days') %}
 {%- set covered_day_count = dbt.datediff(

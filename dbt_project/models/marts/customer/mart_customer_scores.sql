@@ -1,6 +1,6 @@
 -- The current scores of each customer (their latest score date): churn
 -- probability, risk band and reason codes, lifetime value, behaviour segment,
--- and the potential flag that uses the predicted value (METRICS.md "Potential":
+-- and the potential flag that uses the predicted value (docs/metrics.md "Potential":
 -- 12-month inflows *or* predicted 12-month value at or above the median of the
 -- next tier up; the inflow half comes from mart_customer_value). Reads the scores
 -- written by the Python scoring step: tagged needs_scores, built after scoring.

@@ -1,5 +1,5 @@
 -- One row per customer and complete month in which the customer had a value
--- tier in the month or in the month before (METRICS.md "Tier migration"):
+-- tier in the month or in the month before (docs/metrics.md "Tier migration"):
 -- from_tier is last month's tier, or `new` when the customer had none (no
 -- account yet, or none open); to_tier is this month's, or `churned` when the
 -- customer had a tier last month and has none now (no open account).

@@ -1,4 +1,4 @@
--- Tier migration matrix (METRICS.md "Tier migration"): customers and
+-- Tier migration matrix (docs/metrics.md "Tier migration"): customers and
 -- month-average AUM per complete month, customer type, from tier and to tier,
 -- from fct_customer_tier_migrations. Customer type is part of the grain because
 -- the tier thresholds differ per type; sum over it for the bank-wide matrix.

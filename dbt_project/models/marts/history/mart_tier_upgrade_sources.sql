@@ -1,4 +1,4 @@
--- Upgrade source (METRICS.md "Tier migration"): per complete month, customer
+-- Upgrade source (docs/metrics.md "Tier migration"): per complete month, customer
 -- type and value tier, of the customers in the tier that month, how many were in
 -- a lower tier var tier_upgrade_lookback_months (12) months earlier, how many
 -- are new since then (no tier then: no account, or none open) and how many were

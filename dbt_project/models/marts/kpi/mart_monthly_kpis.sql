@@ -1,5 +1,5 @@
 -- One row per complete month, customer type and value tier, plus a rollup row
--- per month and customer type with value_tier 'all' (METRICS.md "Active in a
+-- per month and customer type with value_tier 'all' (docs/metrics.md "Active in a
 -- month", "Value tier", "Churn", "Tier migration"):
 --   * customers = customers with a value tier in the month (an account open on
 --     some day of it); new = their first account opened in the month;

@@ -1,7 +1,7 @@
 -- One row per customer with an account: tenure, product depth, active months
 -- (12), primary-bank status, the loyalty score 0-100 (weights in the seed
 -- loyalty_score_weights) and the dormant flag, as of the as-of date
--- (METRICS.md "Activity and loyalty"; rules in _business_definitions.md).
+-- (docs/metrics.md "Activity and loyalty"; rules in _business_definitions.md).
 {%- set active_lookback = var('active_months_lookback_months') | int %}
 {%- set primary_lookback = var('primary_bank_lookback_months') | int %}
 {%- set primary_min_months = var('primary_bank_min_payroll_months') | int %}

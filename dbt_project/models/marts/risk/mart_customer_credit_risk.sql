@@ -1,6 +1,6 @@
 -- One row per customer with an account: maximum days past due across their loan
 -- and card instalments as of the as-of date, and its bucket from the seed
--- days_past_due_buckets (METRICS.md "Credit risk"; rule in _business_definitions.md).
+-- days_past_due_buckets (docs/metrics.md "Credit risk"; rule in _business_definitions.md).
 -- Days past due are recomputed from the due and paid dates as of the as-of date,
 -- so a backfill run does not see payments made after it.
 with

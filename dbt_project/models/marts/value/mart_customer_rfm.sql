@@ -1,4 +1,4 @@
--- One row per customer with an account: RFM as of the as-of date (METRICS.md
+-- One row per customer with an account: RFM as of the as-of date (docs/metrics.md
 -- "RFM"): R = days since the latest customer-initiated transaction, F = their
 -- count in the last rfm_frequency_days days, M = contribution over the last
 -- value_lookback_months complete months (mart_customer_value.contribution_12m);

@@ -1,6 +1,6 @@
 -- One row per customer with an account: value tier of the latest complete month
 -- (from dim_customers), contribution and inflows over the last
--- value_lookback_months complete months, and the potential flag (METRICS.md
+-- value_lookback_months complete months, and the potential flag (docs/metrics.md
 -- "Contribution", "Value tier", "Potential"; rule in _business_definitions.md).
 {%- set lookback_months = var('value_lookback_months') | int %}
 {%- set potential_ratio = var('potential_inflow_to_next_tier_median_ratio') %}
