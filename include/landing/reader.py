@@ -248,7 +248,7 @@ def check_control_count(
         path,
         line,
         1,
-        f"file holds {found} records but its control file {display} says "
+        f"the file's record count is {found} but its control file {display} says "
         f"{control.record_count} (line {at_line}, column {at_column}): the delivery is "
         "incomplete or the control file is wrong; re-deliver both",
     )

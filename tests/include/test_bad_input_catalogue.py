@@ -260,7 +260,7 @@ CASES: list[Case] = [
          control=control_text("truncated_with_control", 2, CUT_TEXT), replacement=CUT_TEXT,
          keys=("T-truncated_with_control-1", "T-truncated_with_control-2")),
     Case("control_count_mismatch", TX, COUNT_TEXT, "refused",
-         "file holds 1 records but its control file "
+         "the file's record count is 1 but its control file "
          "transactions_20250102_control_count_mismatch.ctl says 2", 3, 1,
          control=control_text("control_count_mismatch", 2, COUNT_TEXT), replacement=COUNT_FIXED,
          replacement_control=control_text("control_count_mismatch", 2, COUNT_FIXED),

@@ -191,7 +191,7 @@ def test_a_record_count_different_from_the_control_file_is_refused(
     with pytest.raises(LandingFileError) as error:
         read_landed_file(path, BRANCHES, "f.csv", control_path_for(path))
     assert str(error.value).startswith(
-        f"f.csv: line {line}, column 1: file holds 2 records but its control file f.ctl says "
+        f"f.csv: line {line}, column 1: the file's record count is 2 but its control file f.ctl says "
         f"{count} (line 2, column 2)"
     )
 

@@ -584,7 +584,7 @@ def test_a_control_file_proves_completeness_and_a_mismatch_refuses_the_file(
 
     assert list(error.value.summary.rejected) == [short]
     assert error.value.summary.rejected[short].startswith(
-        f"{short}: line 4, column 1: file holds 2 records but its control file "
+        f"{short}: line 4, column 1: the file's record count is 2 but its control file "
         f"{Path(control).name} says 3"
     )
     [(status, message)] = query(
