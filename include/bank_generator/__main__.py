@@ -29,6 +29,12 @@ def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
     parser.add_argument(
         "--out", type=Path, default=defaults.out, help="writes OUT/landing and OUT/ground_truth"
     )
+    parser.add_argument(
+        "--block-size",
+        type=int,
+        default=defaults.block_size,
+        help="customers simulated at once (memory); the files do not depend on it",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     return GeneratorConfig(
@@ -39,6 +45,7 @@ def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
         dirt_rate=args.dirt_rate,
         out=args.out,
         show_progress=not args.quiet,
+        block_size=args.block_size,
     )
 
 

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+DEFAULT_BLOCK_SIZE = 5000
+
 
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """What to generate. The same values always give byte-identical files."""
+    """What to generate. The same values always give byte-identical files, whatever
+    ``block_size`` (it only sets how many customers are held in memory at once)."""
 
     customers: int = 2000
     months: int = 12
@@ -19,10 +22,15 @@ class GeneratorConfig:
     dirt_rate: float = 0.005
     out: Path = field(default_factory=lambda: Path("data"))
     show_progress: bool = True
+    block_size: int = (
+        DEFAULT_BLOCK_SIZE  # customers simulated at once; output does not depend on it
+    )
 
     def __post_init__(self) -> None:
         if self.customers < 1:
             raise ValueError(f"customers must be >= 1, got {self.customers}")
+        if self.block_size < 1:
+            raise ValueError(f"block_size must be >= 1, got {self.block_size}")
         if not 1 <= self.months <= 120:
             raise ValueError(f"months must be in 1..120, got {self.months}")
         if not 0.0 <= self.dirt_rate <= 0.2:
@@ -61,3 +69,17 @@ def make_calendar(start_date: str, months: int) -> Calendar:
     bounds[0] = start
     month_starts = (bounds - start).astype(np.int64)
     return Calendar(start=start, n_days=int(month_starts[-1]), month_starts=month_starts)
+
+
+def add_months(day: np.ndarray, months: np.ndarray | int, start: np.datetime64) -> np.ndarray:
+    """Day index + calendar months (clamped to the month's last day)."""
+    date = start + np.asarray(day)
+    month = date.astype("datetime64[M]")
+    day_of_month = (date - month.astype("datetime64[D]")).astype(np.int64)
+    target = month + np.asarray(months)
+    length = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(
+        np.int64
+    )
+    return (target.astype("datetime64[D]") + np.minimum(day_of_month, length - 1) - start).astype(
+        np.int64
+    )

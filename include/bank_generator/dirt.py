@@ -1,10 +1,12 @@
 """Injected defects ("dirt") and the manifest that lists each one.
 
 Every defective row is an *extra* row (a copy of a real row of the same file with
-a fresh key, then broken), so the clean data stays whole and a pipeline that
-quarantines exactly the manifest's rows ends with the clean data. Late-arriving
-transactions are real rows moved to a file 1-10 days after their date; a
-re-delivered file is a byte copy named with the suffix ``redelivered``.
+a fresh key, then broken, written right after it), so the clean data stays whole
+and a pipeline that quarantines exactly the manifest's rows ends with the clean
+data. Late-arriving transactions are real rows moved to a file 1-10 days after
+their date; a re-delivered file is a byte copy named with the suffix
+``redelivered``. Which rows get a defect is decided row by row with random numbers
+keyed by the row's customer (``include/bank_generator/writer.py`` writes them).
 
 Each row defect breaks one rule of the landing contract
 (``include/landing/entities.py``) and only that one, whatever the copied row held:
@@ -28,11 +30,10 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 import numpy as np
-import pyarrow as pa
 
 from include.landing.entities import DATE, DECIMAL, INTEGER, TIMESTAMP, Column, Entity
 
@@ -110,53 +111,11 @@ def kind_columns(entity: Entity, kind: str) -> list[str]:
     raise ValueError(f"unknown dirt kind {kind}")
 
 
-@dataclass
-class FilePlan:
-    """Defects planned for one file: (kind, column, source row) and re-delivery."""
-
-    defects: list[tuple[str, str, int]] = field(default_factory=list)
-    redeliver: bool = False
-
-
-def plan_dirt(
-    rng: np.random.Generator, files: list[tuple[Entity, int]], rate: float
-) -> list[FilePlan]:
-    """Plan defects for each (entity, row count) file; every kind occurs at least once
-    when ``rate`` > 0 and a file can take it."""
-    plans = [FilePlan() for _ in files]
-    if rate <= 0:
-        return plans
-    usable = [[k for k in ROW_KINDS if kind_columns(e, k)] for e, _ in files]
-    for plan, (entity, n_rows), kinds in zip(plans, files, usable, strict=True):
-        if entity.delivery == "snapshot" or not n_rows:
-            continue
-        for _ in range(rng.binomial(n_rows, rate)):
-            kind = kinds[rng.integers(len(kinds))]
-            columns = kind_columns(entity, kind)
-            plan.defects.append(
-                (kind, columns[rng.integers(len(columns))], int(rng.integers(n_rows)))
-            )
-        plan.redeliver = bool(rng.random() < min(1.0, 2 * rate))
-    seen = {k for p in plans for k, _, _ in p.defects}
-    for kind in ROW_KINDS:
-        if kind in seen:
-            continue
-        options = [
-            i
-            for i, ((e, n), kinds) in enumerate(zip(files, usable, strict=True))
-            if kind in kinds and n and e.delivery != "snapshot"
-        ]
-        if options:
-            i = options[rng.integers(len(options))]
-            columns = kind_columns(files[i][0], kind)
-            plans[i].defects.append(
-                (kind, columns[rng.integers(len(columns))], int(rng.integers(files[i][1])))
-            )
-    if not any(p.redeliver for p in plans):
-        options = [i for i, (e, n) in enumerate(files) if n and e.delivery != "snapshot"]
-        if options:
-            plans[options[rng.integers(len(options))]].redeliver = True
-    return plans
+def usable_kinds(entity: Entity) -> list[str]:
+    """The row defects ``entity`` can carry (none for snapshots)."""
+    if entity.delivery == "snapshot":
+        return []
+    return [kind for kind in ROW_KINDS if kind_columns(entity, kind)]
 
 
 def _text(value: object) -> str:
@@ -218,51 +177,3 @@ def defect_line(
         values_out = [value.replace('"', "") for value in values_out]
         return ",".join([values_out[0], '"' + values_out[1], *values_out[2:]]) + "\n"
     return _line(values_out)
-
-
-def inject(
-    rng: np.random.Generator,
-    entity: Entity,
-    table: pa.Table,
-    body: bytes,
-    plan: FilePlan,
-    business_date: str,
-    serial_start: int,
-    parents: Mapping[str, KeySpace],
-) -> tuple[bytes, list[tuple[int, str, str]], np.ndarray]:
-    """Insert the planned defect lines into ``body`` (the CSV without header).
-
-    Returns the new body, (line, kind, column) per defect, and the final line
-    number of each original row (header is line 1)."""
-    n = table.num_rows
-    if not plan.defects:
-        return body, [], np.arange(n) + 2
-    sources = table.take(pa.array([row for _, _, row in plan.defects])).to_pylist()
-    lines, slots, meta = [], [], []
-    quoting_used = False
-    for i, (kind, column, row) in enumerate(plan.defects):
-        if kind == "broken_quoting" and quoting_used:
-            kind = "malformed_field_count"
-        quoting_used |= kind == "broken_quoting"
-        lines.append(
-            defect_line(
-                rng, entity, sources[i], kind, column, serial_start + i, business_date, parents
-            )
-        )
-        # broken quoting swallows what follows it, so it only ever ends a file
-        slots.append(n if kind == "broken_quoting" else int(rng.integers(n + 1)))
-        meta.append((kind, column))
-    quoting_last = np.array([k == "broken_quoting" for k, _ in meta])
-    order = np.lexsort((quoting_last, np.array(slots)))
-    slots_sorted = np.array(slots)[order]
-    ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10)
-    starts = np.r_[0, ends + 1]
-    pieces, prev = [], 0
-    for j in order:
-        cut = int(starts[slots[j]]) if slots[j] < len(starts) else len(body)
-        pieces += [body[prev:cut], lines[j].encode()]
-        prev = cut
-    pieces.append(body[prev:])
-    found = [(int(2 + slots_sorted[r] + r), *meta[j]) for r, j in enumerate(order)]
-    row_lines = np.arange(n) + 2 + np.searchsorted(slots_sorted, np.arange(n), side="right")
-    return b"".join(pieces), found, row_lines

@@ -1,80 +1,128 @@
-"""Postings (one row per transaction leg) collected as numpy arrays, and balances."""
+"""Postings (one row per transaction leg) as numpy columns, and the balances they imply.
+
+Amounts are positive integer cents so balances add up exactly; accounts are
+indexes into the block's :class:`~include.bank_generator.accounts.Accounts`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
-FIELDS = {
-    "acct": np.int64,
+from include.bank_generator import reference as ref
+
+CENTS = 100
+NO_NAME = np.iinfo(np.int64).min  # counterparty_name: >= 0 a name, < 0 own account (-1 - index)
+COLUMN_TYPES = {
+    "account": np.int64,
     "day": np.int64,
-    "sec": np.int64,
+    "second": np.int64,
     "type": np.int8,
-    "credit": np.bool_,
+    "is_credit": np.bool_,
     "amount": np.int64,
     "channel": np.int8,
-    "cp_type": np.int8,
-    "cp_name": np.int64,
+    "counterparty_type": np.int8,
+    "counterparty_name": np.int64,
     "bank": np.int8,
-    "mcat": np.int8,
+    "merchant_category": np.int8,
 }
-NO_NAME = np.iinfo(np.int64).min  # cp_name: >= 0 index into the name table, < 0 own account
+DEFAULTS = {
+    "counterparty_name": NO_NAME,
+    "bank": -1,
+    "merchant_category": -1,
+    "counterparty_type": ref.CP["none"],
+}
 
 
-class Ledger:
-    """Append-only collection of postings; amounts are positive integer cents."""
+def cents(values: np.ndarray) -> np.ndarray:
+    """CNY -> integer cents, at least one cent."""
+    return np.maximum(np.round(np.asarray(values, dtype=float) * CENTS), 1).astype(np.int64)
 
-    def __init__(self) -> None:
-        self.parts: list[dict[str, np.ndarray]] = []
-        self._merged: dict[str, np.ndarray] | None = None
 
-    def add(self, **columns: np.ndarray | int | bool) -> None:
-        n = max(np.size(v) for v in columns.values() if np.ndim(v) > 0)
-        defaults = {"cp_name": NO_NAME, "bank": -1, "mcat": -1, "cp_type": 5}
-        part = {}
-        for name, dtype in FIELDS.items():
-            value = columns.get(name, defaults.get(name))
+def own_account(accounts: np.ndarray) -> np.ndarray:
+    """counterparty_name of a transfer with the customer's own account ``accounts``."""
+    return -(np.asarray(accounts, np.int64) + 1)
+
+
+@dataclass(frozen=True)
+class Postings:
+    account: np.ndarray
+    day: np.ndarray
+    second: np.ndarray
+    type: np.ndarray
+    is_credit: np.ndarray
+    amount: np.ndarray
+    channel: np.ndarray
+    counterparty_type: np.ndarray
+    counterparty_name: np.ndarray
+    bank: np.ndarray  # index into reference.BANK_CODES, -1 none
+    merchant_category: np.ndarray  # index into reference.MERCHANT_CATEGORIES, -1 none
+
+    @classmethod
+    def of(cls, **columns: np.ndarray | int | bool) -> Postings:
+        """Postings from columns and scalars (broadcast); optional columns default."""
+        sizes = [np.size(v) for v in columns.values() if np.ndim(v) > 0]
+        n = max(sizes) if sizes else 0
+        values = {}
+        for name, dtype in COLUMN_TYPES.items():
+            value = columns.get(name, DEFAULTS.get(name))
             if value is None:
-                raise ValueError(f"posting field {name} missing")
-            part[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
-        if n:
-            self.parts.append(part)
-        self._merged = None
+                raise ValueError(f"posting column {name} missing")
+            values[name] = np.broadcast_to(np.asarray(value, dtype=dtype), (n,)).copy()
+        return cls(**values)
 
-    def merged(self) -> dict[str, np.ndarray]:
-        """All postings sorted by account, day, second and insertion order."""
-        if self._merged is None:
-            cols = {k: np.concatenate([p[k] for p in self.parts]) for k in FIELDS}
-            key = (cols["acct"] * 4096 + cols["day"]) * 86_400 + cols["sec"]
-            order = np.argsort(key, kind="stable")
-            self._merged = {k: v[order] for k, v in cols.items()}
-        return self._merged
+    @classmethod
+    def empty(cls) -> Postings:
+        return cls(**{name: np.zeros(0, dtype) for name, dtype in COLUMN_TYPES.items()})
+
+    @classmethod
+    def concat(cls, parts: list[Postings]) -> Postings:
+        if not parts:
+            return cls.empty()
+        return cls(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)}
+        )
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+    def take(self, index: np.ndarray) -> Postings:
+        return Postings(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def by_account_and_time(self) -> Postings:
+        """Sorted by account, day, second (then the order they were made in)."""
+        return self.take(np.lexsort((self.second, self.day, self.account)))
 
 
-def running_balances(
-    postings: dict[str, np.ndarray], opening: np.ndarray, liability: np.ndarray
-) -> np.ndarray:
+def running_balances(postings: Postings, opening: np.ndarray, liability: np.ndarray) -> np.ndarray:
     """Balance after each posting (postings sorted by account and time).
 
     Deposits go up with credits; loans and cards hold the amount owed, which goes
     up with debits."""
-    acct = postings["acct"]
-    sign = np.where(postings["credit"], 1, -1) * np.where(liability[acct], -1, 1)
-    delta = sign * postings["amount"]
+    account = postings.account
+    if not len(account):
+        return np.zeros(0, np.int64)
+    sign = np.where(postings.is_credit, 1, -1) * np.where(liability[account], -1, 1)
+    delta = sign * postings.amount
     total = np.cumsum(delta)
-    starts = np.flatnonzero(np.r_[True, acct[1:] != acct[:-1]])
-    before = np.repeat(total[starts] - delta[starts], np.diff(np.r_[starts, len(acct)]))
-    return total - before + opening[acct]
+    starts = np.flatnonzero(np.r_[True, account[1:] != account[:-1]])
+    before = np.repeat(total[starts] - delta[starts], np.diff(np.r_[starts, len(account)]))
+    return total - before + opening[account]
 
 
 def balance_at(
-    postings: dict[str, np.ndarray],
+    postings: Postings,
     running: np.ndarray,
     opening: np.ndarray,
-    accts: np.ndarray,
+    accounts: np.ndarray,
     days: np.ndarray,
 ) -> np.ndarray:
-    """End-of-day balance of each (account, day)."""
-    key = postings["acct"] * 100_000 + postings["day"]
-    pos = np.searchsorted(key, accts * 100_000 + days, side="right") - 1
-    found = (pos >= 0) & (postings["acct"][np.maximum(pos, 0)] == accts)
-    return np.where(found, running[np.maximum(pos, 0)], opening[accts])
+    """End-of-day balance of each (account, day) (postings sorted by account and time)."""
+    if not len(postings):
+        return opening[accounts]
+    key = postings.account * 100_000 + postings.day
+    position = np.searchsorted(key, accounts * 100_000 + days, side="right") - 1
+    safe = np.maximum(position, 0)
+    found = (position >= 0) & (postings.account[safe] == accounts)
+    return np.where(found, running[safe], opening[accounts])

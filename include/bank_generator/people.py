@@ -1,13 +1,15 @@
 """Identity attributes of customers: Chinese names, IDs, phones, e-mails, addresses.
 
 Faker is slow per call, so it only fills small pools once (seeded); the columns
-are then drawn from the pools with numpy.
+are then drawn from the pools with numpy, with random numbers keyed by customer.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from faker import Faker
+
+from include.bank_generator.randomness import Draws
 
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.frombuffer(b"10X98765432", dtype=np.uint8)
@@ -53,45 +55,59 @@ def _ascii_rows(codes: np.ndarray) -> np.ndarray:
     return codes.view(f"S{codes.shape[1]}").ravel().astype(str)
 
 
-def national_ids(
-    rng: np.random.Generator, pools: Pools, birth: np.ndarray, male: np.ndarray
-) -> np.ndarray:
+def national_ids(draw: Draws, pools: Pools, birth: np.ndarray, male: np.ndarray) -> np.ndarray:
     """18-digit resident ID: area, birth date, sequence (odd for men), MOD 11-2 check."""
-    n = len(birth)
-    area = pools.area_codes[rng.integers(0, len(pools.area_codes), n)].astype(np.int64)
+    area = _pick(draw, "id_area", pools.area_codes).astype(np.int64)
     ymd = birth.astype("datetime64[D]").astype(str)
     ymd = np.char.replace(ymd, "-", "").astype(np.int64)
-    seq = rng.integers(0, 500, n) * 2 + male.astype(np.int64)
+    seq = draw.integers("id_sequence", 0, 500) * 2 + male.astype(np.int64)
     digits = np.hstack([_digits(area, 6), _digits(ymd, 8), _digits(seq, 3)])
     check = ID_CHECK[(digits * ID_WEIGHTS).sum(axis=1) % 11]
     return _ascii_rows(np.hstack([digits + 48, check[:, None]]))
 
 
-def credit_codes(rng: np.random.Generator, pools: Pools, n: int) -> np.ndarray:
+def credit_codes(draw: Draws, pools: Pools) -> np.ndarray:
     """18-character unified social credit code (GB 32100) with its check character."""
-    area = pools.area_codes[rng.integers(0, len(pools.area_codes), n)].astype(np.int64)
+    n = len(draw)
+    area = _pick(draw, "code_area", pools.area_codes).astype(np.int64)
     values = np.hstack(
         [
             np.tile([9, 1], (n, 1)),
             _digits(area, 6),
-            rng.integers(0, 31, (n, 9)),
+            (draw.uniform_matrix("code_body", 9) * 31).astype(np.int64),
         ]
     )
     check = (31 - (values * USCC_WEIGHTS).sum(axis=1) % 31) % 31
     return _ascii_rows(USCC_CHARS[np.hstack([values, check[:, None]])])
 
 
-def _pick(rng: np.random.Generator, pool: np.ndarray, n: int) -> np.ndarray:
-    return pool[rng.integers(0, len(pool), n)]
+def _pick(draw: Draws, label: str, pool: np.ndarray) -> np.ndarray:
+    return pool[draw.integers(label, 0, len(pool))]
 
 
-def phones(rng: np.random.Generator, n: int) -> np.ndarray:
-    tail = np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8)
-    return np.char.add(_pick(rng, PHONE_PREFIXES, n), tail)
+def phones(draw: Draws, label: str = "phone") -> np.ndarray:
+    if not len(draw):
+        return np.zeros(0, str)
+    tail = np.char.zfill(draw.integers(label, 0, 10**8).astype(str), 8)
+    return np.char.add(_pick(draw, f"{label}_prefix", PHONE_PREFIXES), tail)
+
+
+def addresses(draw: Draws, pools: Pools, city: np.ndarray, label: str = "address") -> np.ndarray:
+    address = city
+    for part in (
+        "市",
+        _pick(draw, f"{label}_district", pools.districts),
+        "区",
+        _pick(draw, f"{label}_street", pools.streets),
+        draw.integers(f"{label}_number", 1, 900).astype(str),
+        "号",
+    ):
+        address = np.char.add(address, part)
+    return address
 
 
 def identities(
-    rng: np.random.Generator,
+    draw: Draws,
     pools: Pools,
     corporate: np.ndarray,
     birth: np.ndarray,
@@ -99,31 +115,26 @@ def identities(
     city: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """full_name, national_id, phone, email (may be empty), address for each customer."""
-    n = len(corporate)
-    given = np.where(male, _pick(rng, pools.male_names, n), _pick(rng, pools.female_names, n))
-    person = np.char.add(_pick(rng, pools.surnames, n), given)
-    company = np.char.add(city, _pick(rng, pools.companies, n))
+    given = np.where(
+        male,
+        _pick(draw, "male_name", pools.male_names),
+        _pick(draw, "female_name", pools.female_names),
+    )
+    person = np.char.add(_pick(draw, "surname", pools.surnames), given)
+    company = np.char.add(city, _pick(draw, "company", pools.companies))
     full_name = np.where(corporate, company, person)
     national_id = np.where(
-        corporate, credit_codes(rng, pools, n), national_ids(rng, pools, birth, male)
+        corporate, credit_codes(draw, pools), national_ids(draw, pools, birth, male)
     )
-    local = np.char.add(_pick(rng, pools.user_names, n), rng.integers(1, 999, n).astype(str))
-    email = np.char.add(np.char.add(local, "@"), _pick(rng, EMAIL_DOMAINS, n))
-    email = np.where(rng.random(n) < 0.25, "", email)
-    address = city
-    for part in (
-        "市",
-        _pick(rng, pools.districts, n),
-        "区",
-        _pick(rng, pools.streets, n),
-        rng.integers(1, 900, n).astype(str),
-        "号",
-    ):
-        address = np.char.add(address, part)
+    local = np.char.add(
+        _pick(draw, "user_name", pools.user_names), draw.integers("user_number", 1, 999).astype(str)
+    )
+    email = np.char.add(np.char.add(local, "@"), _pick(draw, "email_domain", EMAIL_DOMAINS))
+    email = np.where(draw.uniform("no_email") < 0.25, "", email)
     return {
         "full_name": full_name,
         "national_id": national_id,
-        "phone": phones(rng, n),
+        "phone": phones(draw),
         "email": email,
-        "address": address,
+        "address": addresses(draw, pools, city),
     }

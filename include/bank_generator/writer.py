@@ -1,0 +1,284 @@
+"""Append-mode writer of the landing files, the injected dirt and its manifest.
+
+Blocks of customers arrive in customer order; each block's rows of an entity are
+appended to that entity's file of each business date. Within a file, rows are in
+customer order, so a file is the same whatever the block size. The writer keeps
+only what the manifest needs across blocks: how many lines each file has (the
+manifest names file and line), each file's deferred broken-quoting line (that
+defect swallows what follows it, so it must end its file) and the manifest itself
+as compact arrays.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from include.bank_generator import dirt
+from include.bank_generator.shared import SharedData
+from include.bank_generator.tables import DAY_KEY, EntityRows
+from include.landing.entities import ENTITIES, Entity, landing_dir, landing_file_name
+
+WRITE_OPTIONS = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+MAX_LATE_DAYS = 10
+KIND_CODES = (*dirt.ROW_KINDS, dirt.LATE, dirt.REDELIVERED)
+COLUMN_NAMES = ("", *sorted({c.name for e in ENTITIES for c in e.columns}))
+COLUMN_CODE = {name: i for i, name in enumerate(COLUMN_NAMES)}
+
+
+def render(table: pa.Table) -> bytes:
+    """CSV body (no header) exactly as the landing contract asks."""
+    table = pa.table(
+        {
+            name: col.cast(pa.string()) if pa.types.is_dictionary(col.type) else col
+            for name, col in zip(table.column_names, table.columns, strict=True)
+        }
+    )
+    out = io.BytesIO()
+    pacsv.write_csv(table, out, WRITE_OPTIONS)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The first row written of an entity: the source of defects planted at the end."""
+
+    file: str
+    values: dict[str, object]
+    business_date: str
+
+
+class LandingWriter:
+    def __init__(
+        self,
+        landing: Path,
+        shared: SharedData,
+        seed: int,
+        dirt_rate: float,
+        parents: Mapping[str, dirt.KeySpace],
+    ) -> None:
+        self.landing, self.shared, self.seed = landing, shared, seed
+        self.rate, self.parents = dirt_rate, parents
+        self.lines: dict[str, int] = {}  # lines written so far, header included
+        self.entity_of: dict[str, Entity] = {}
+        self.file_number: dict[str, int] = {}
+        self.quoting: dict[str, tuple[str, str]] = {}  # file -> (line, column) to end it with
+        self.samples: dict[str, Sample] = {}
+        self.manifest: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self.rows: Counter[str] = Counter()
+        self.seen: set[str] = set()
+        self.copies: list[str] = []
+
+    # -- writing -----------------------------------------------------------------
+    def _append(self, rel: str, entity: Entity, data: bytes, lines: int) -> int:
+        """Append ``lines`` lines; returns the number of lines the file had before."""
+        path = self.landing / rel
+        before = self.lines.get(rel)
+        if before is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            header = (",".join(entity.column_names) + "\n").encode()
+            path.write_bytes(header)
+            before = 1
+            self.entity_of[rel] = entity
+            self.file_number[rel] = len(self.file_number)
+        with open(path, "ab") as handle:
+            handle.write(data)
+        self.lines[rel] = before + lines
+        return before
+
+    def _record(self, rel: str, lines: list[int], kinds: list[str], columns: list[str]) -> None:
+        if not lines:
+            return
+        self.manifest.append(
+            (
+                np.full(len(lines), self.file_number[rel], np.int32),
+                np.asarray(lines, np.int64),
+                np.array([KIND_CODES.index(k) for k in kinds], np.int8),
+                np.array([COLUMN_CODE[c] for c in columns], np.int16),
+            )
+        )
+        self.seen.update(kinds)
+
+    def _late_arrivals(self, rows: EntityRows) -> tuple[np.ndarray, np.ndarray]:
+        """Business day of each transaction after moving a share of them 1-10 days on."""
+        if rows.entity.name != "transactions" or self.rate <= 0:
+            return rows.day, np.zeros(len(rows.day), bool)
+        draw = self.shared.random.events("late_arrival", rows.customer, rows.order)
+        later = rows.day + draw.integers("delay", 1, MAX_LATE_DAYS + 1)
+        late = (draw.uniform("late") < self.rate) & (later < self.shared.days)
+        return np.where(late, later, rows.day), late
+
+    def write(self, rows: EntityRows) -> None:
+        """Append one block's rows of one entity to the files of their business days."""
+        entity = rows.entity
+        day, late = self._late_arrivals(rows)
+        order = np.lexsort((rows.order, rows.customer, day))
+        table = rows.table.take(pa.array(order))
+        day, late, customer, key = day[order], late[order], rows.customer[order], rows.order[order]
+        self.rows[entity.name] += len(day)
+        if not len(day):
+            return
+        body = render(table)
+        ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10) + 1
+        if len(ends) != len(day):
+            raise ValueError(f"{entity.name}: a rendered row spans lines")
+        starts = np.r_[0, ends[:-1]]
+        defects = self._plan_defects(entity, customer, key, day)
+        defect_rows = np.array([row for row, _, _, _ in defects], np.int64)
+        sources = table.take(pa.array(defect_rows)).to_pylist()
+        days, first = np.unique(day, return_index=True)
+        bounds = np.r_[first, len(day)]
+        for number, business_day in enumerate(days.tolist()):
+            low, high = int(bounds[number]), int(bounds[number + 1])
+            date = str(self.shared.calendar.start + business_day)
+            folder = landing_dir(entity.system, entity.name, date)
+            rel = f"{folder}/{landing_file_name(entity.name, date)}"
+            if entity.name not in self.samples:
+                self.samples[entity.name] = Sample(rel, table.slice(low, 1).to_pylist()[0], date)
+            inline: list[tuple[int, str, str, str]] = []  # (row, kind, column, line)
+            first_defect, last_defect = np.searchsorted(defect_rows, [low, high])
+            for i in range(int(first_defect), int(last_defect)):
+                row, kind, column, bits = defects[i]
+                if kind == "broken_quoting" and rel in self.quoting:
+                    kind, column = "malformed_field_count", ""
+                text = dirt.defect_line(
+                    np.random.default_rng(bits),
+                    entity,
+                    sources[i],
+                    kind,
+                    column,
+                    business_day + 1,
+                    date,
+                    self.parents,
+                )
+                if kind == "broken_quoting":
+                    self.quoting[rel] = (text, column)
+                else:
+                    inline.append((row, kind, column, text))
+            pieces, cut = [], int(starts[low])
+            for row, _, _, text in inline:
+                pieces += [body[cut : int(ends[row])], text.encode()]
+                cut = int(ends[row])
+            pieces.append(body[cut : int(ends[high - 1])])
+            before = self._append(rel, entity, b"".join(pieces), high - low + len(inline))
+            source_rows = np.array([row for row, *_ in inline], np.int64)
+            self._record(
+                rel,
+                [before + (row - low + 1) + rank + 1 for rank, (row, *_) in enumerate(inline)],
+                [kind for _, kind, _, _ in inline],
+                [column for _, _, column, _ in inline],
+            )
+            moved = np.flatnonzero(late[low:high]) + low
+            if len(moved):
+                lines = before + (moved - low + 1) + np.searchsorted(source_rows, moved)
+                self._record(
+                    rel,
+                    lines.tolist(),
+                    [dirt.LATE] * len(moved),
+                    ["transaction_date"] * len(moved),
+                )
+
+    def _plan_defects(
+        self, entity: Entity, customer: np.ndarray, key: np.ndarray, day: np.ndarray
+    ) -> list[tuple[int, str, str, int]]:
+        """(row, kind, column, random seed) of the rows that get a broken copy."""
+        kinds = dirt.usable_kinds(entity)
+        if self.rate <= 0 or not kinds:
+            return []
+        draw = self.shared.random.events(f"dirt.{entity.name}", customer, key * DAY_KEY + day)
+        rows = np.flatnonzero(draw.uniform("defect") < self.rate)
+        picked = draw.subset(rows)
+        kind_index = (picked.uniform("kind") * len(kinds)).astype(np.int64)
+        column_point = picked.uniform("column")
+        bits = picked.bits("line")
+        out = []
+        for row, k, point, seed in zip(
+            rows.tolist(), kind_index.tolist(), column_point.tolist(), bits.tolist(), strict=True
+        ):
+            kind = kinds[k]
+            columns = dirt.kind_columns(entity, kind)
+            out.append((row, kind, columns[int(point * len(columns))], seed))
+        return out
+
+    # -- closing -------------------------------------------------------------------
+    def finish(self) -> dict[str, object]:
+        """Plant the kinds no row drew, end files with their broken quoting, copy
+        re-delivered files and write the manifest; returns counts for the summary."""
+        if self.rate > 0:
+            self._plant_missing_kinds()
+        for rel in sorted(self.quoting):
+            text, column = self.quoting[rel]
+            before = self._append(rel, self.entity_of[rel], text.encode(), 1)
+            self._record(rel, [before + 1], ["broken_quoting"], [column])
+        self.copies = self._redeliver() if self.rate > 0 else []
+        return {"files": len(self.lines) + len(self.copies)}
+
+    def _plant_missing_kinds(self) -> None:
+        for number, kind in enumerate(dirt.ROW_KINDS):
+            if kind in self.seen or (kind == "broken_quoting" and self.quoting):
+                continue
+            for entity in ENTITIES:
+                sample = self.samples.get(entity.name)
+                if sample is None or kind not in dirt.usable_kinds(entity):
+                    continue
+                column = dirt.kind_columns(entity, kind)[0]
+                text = dirt.defect_line(
+                    np.random.default_rng([self.seed, 6, number]),
+                    entity,
+                    sample.values,
+                    kind,
+                    column,
+                    self.shared.days + 1 + number,
+                    sample.business_date,
+                    self.parents,
+                )
+                if kind == "broken_quoting":
+                    self.quoting[sample.file] = (text, "")
+                else:
+                    before = self._append(sample.file, entity, text.encode(), 1)
+                    self._record(sample.file, [before + 1], [kind], [column])
+                break
+
+    def _redeliver(self) -> list[str]:
+        """Byte copies of a share of the delta files (at least one)."""
+        rng = np.random.default_rng([self.seed, 4])
+        candidates = sorted(r for r, e in self.entity_of.items() if e.delivery != "snapshot")
+        chosen = [r for r in candidates if rng.random() < min(1.0, 2 * self.rate)]
+        if not chosen and candidates:
+            chosen = [candidates[int(rng.integers(len(candidates)))]]
+        copies = []
+        for rel in chosen:
+            entity = self.entity_of[rel]
+            date = rel.split("business_date=")[1][:10]
+            folder = landing_dir(entity.system, entity.name, date)
+            copy = f"{folder}/{landing_file_name(entity.name, date, 'redelivered')}"
+            shutil.copyfile(self.landing / rel, self.landing / copy)
+            copies.append(copy)
+        return copies
+
+    def write_manifest(self, path: Path) -> dict[str, int]:
+        """The manifest, sorted by file, line and kind; returns the count of each kind."""
+        names = {number: rel for rel, number in self.file_number.items()}
+        entries = [(copy, "", dirt.REDELIVERED, "") for copy in self.copies]
+        for file_id, line, kind, column in self.manifest:
+            entries += [
+                (names[f], str(n), KIND_CODES[k], COLUMN_NAMES[c])
+                for f, n, k, c in zip(
+                    file_id.tolist(), line.tolist(), kind.tolist(), column.tolist(), strict=True
+                )
+            ]
+        entries.sort(key=lambda m: (m[0], int(m[1] or 0), m[2]))
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(dirt.MANIFEST_COLUMNS)
+            writer.writerows(entries)
+        return dict(sorted(Counter(entry[2] for entry in entries).items()))
