@@ -35,6 +35,12 @@ def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
         default=defaults.block_size,
         help="customers simulated at once (memory); the files do not depend on it",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=defaults.workers,
+        help="processes that simulate blocks while this one writes (0: none)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     return GeneratorConfig(
@@ -46,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
         out=args.out,
         show_progress=not args.quiet,
         block_size=args.block_size,
+        workers=args.workers,
     )
 
 

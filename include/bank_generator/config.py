@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 DEFAULT_BLOCK_SIZE = 5000
+MAX_BLOCK_SIZE = 1_000_000  # sort keys of a block stay within 64 bits
+MAX_CUSTOMERS = 9_999_998  # customer numbers keep 7 digits inside every key
 
 
 @dataclass(frozen=True)
 class GeneratorConfig:
     """What to generate. The same values always give byte-identical files, whatever
-    ``block_size`` (it only sets how many customers are held in memory at once)."""
+    ``block_size`` and ``workers`` (they only set memory and speed)."""
 
     customers: int = 2000
     months: int = 12
@@ -22,15 +25,18 @@ class GeneratorConfig:
     dirt_rate: float = 0.005
     out: Path = field(default_factory=lambda: Path("data"))
     show_progress: bool = True
-    block_size: int = (
-        DEFAULT_BLOCK_SIZE  # customers simulated at once; output does not depend on it
-    )
+    # customers simulated at once, and processes simulating blocks while the main one
+    # writes (0: all in the main process); neither changes the files
+    block_size: int = DEFAULT_BLOCK_SIZE
+    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
 
     def __post_init__(self) -> None:
-        if self.customers < 1:
-            raise ValueError(f"customers must be >= 1, got {self.customers}")
-        if self.block_size < 1:
-            raise ValueError(f"block_size must be >= 1, got {self.block_size}")
+        if not 1 <= self.customers <= MAX_CUSTOMERS:
+            raise ValueError(f"customers must be in 1..{MAX_CUSTOMERS}, got {self.customers}")
+        if not 1 <= self.block_size <= MAX_BLOCK_SIZE:
+            raise ValueError(f"block_size must be in 1..{MAX_BLOCK_SIZE}, got {self.block_size}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
         if not 1 <= self.months <= 120:
             raise ValueError(f"months must be in 1..120, got {self.months}")
         if not 0.0 <= self.dirt_rate <= 0.2:

@@ -13,6 +13,8 @@ import numpy as np
 from include.bank_generator import reference as ref
 
 CENTS = 100
+DAY_LIMIT = 1 << 13  # day indexes stay below this (120 months)
+SECONDS_PER_DAY = 86_400
 NO_NAME = np.iinfo(np.int64).min  # counterparty_name: >= 0 a name, < 0 own account (-1 - index)
 COLUMN_TYPES = {
     "account": np.int64,
@@ -92,7 +94,8 @@ class Postings:
 
     def by_account_and_time(self) -> Postings:
         """Sorted by account, day, second (then the order they were made in)."""
-        return self.take(np.lexsort((self.second, self.day, self.account)))
+        key = (self.account * DAY_LIMIT + self.day) * SECONDS_PER_DAY + self.second
+        return self.take(np.argsort(key, kind="stable"))
 
 
 def running_balances(postings: Postings, opening: np.ndarray, liability: np.ndarray) -> np.ndarray:

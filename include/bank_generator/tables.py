@@ -1,8 +1,9 @@
 """Landing rows (pyarrow tables) of one simulated block, and the reference snapshots.
 
-Keys are numbered in customer order across the whole bank: block after block,
-and inside a block by customer first, so a key never depends on the block size.
-:class:`IdCounters` carries the numbers earlier blocks used.
+A key's number is the customer's number followed by the row's place among that
+customer's rows (``A0000012003``: customer 12's fourth account), so keys depend on
+nothing outside the customer: not on the block size, not on earlier blocks, and
+blocks can be built in parallel.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.bank_generator import reference as ref
-from include.bank_generator.ledger import balance_at, running_balances
+from include.bank_generator.ledger import DAY_LIMIT, SECONDS_PER_DAY, balance_at, running_balances
 from include.bank_generator.people import addresses, identities, phones
 from include.bank_generator.shared import SharedData
 from include.bank_generator.simulate import SimulatedBlock
@@ -31,6 +32,8 @@ CONTACT_ID = ("CT", 9)
 ADDRESS_CHANGE_SHARE = 0.5  # of the customers whose contact details change
 DETAILS_CHANGE_SHARE = 0.03
 DAY_KEY = 100_000  # day indexes are below this
+MOMENTS = DAY_LIMIT * SECONDS_PER_DAY  # seconds in the longest period
+ACCOUNTS_PER_CUSTOMER = 1 << 10
 
 
 @dataclass(frozen=True)
@@ -46,15 +49,33 @@ class EntityRows:
     order: np.ndarray
 
 
-@dataclass(frozen=True)
-class IdCounters:
-    """How many keys of each kind earlier blocks used."""
+# digits of a key number that count a customer's rows (the rest is the customer)
+ROWS_PER_CUSTOMER_DIGITS = {
+    "accounts": 3,
+    "transactions": 5,
+    "repayments": 3,
+    "complaints": 2,
+    "campaign_contacts": 2,
+}
 
-    accounts: int = 0
-    transactions: int = 0
-    repayments: int = 0
-    complaints: int = 0
-    contacts: int = 0
+
+def key_numbers(entity: str, customer: np.ndarray, rank_in_customer: np.ndarray) -> np.ndarray:
+    """Key numbers: (customer number) * 10^digits + the row's place among the customer's."""
+    digits = ROWS_PER_CUSTOMER_DIGITS[entity]
+    if len(rank_in_customer) and rank_in_customer.max() >= 10**digits:
+        raise ValueError(
+            f"{entity}: a customer has more than {10**digits - 1} rows, more than its key holds"
+        )
+    return (np.asarray(customer, np.int64) + 1) * 10**digits + rank_in_customer
+
+
+def _in_customer(owner: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """Place of each row among its customer's rows (``rank``: 0-based, customer-major)."""
+    if not len(rank):
+        return rank
+    first = np.full(int(owner.max()) + 1, np.iinfo(np.int64).max)
+    np.minimum.at(first, owner, rank)
+    return rank - first[owner]
 
 
 ENTITY = {e.name: e for e in contract.ENTITIES}
@@ -122,18 +143,20 @@ def _numbering(group: np.ndarray, *keys: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class BlockRows:
     rows: dict[str, EntityRows]
-    counters: IdCounters  # after this block
     negative_deposit_balances: int
 
 
-def block_rows(shared: SharedData, block: SimulatedBlock, counters: IdCounters) -> BlockRows:
+def block_rows(shared: SharedData, block: SimulatedBlock) -> BlockRows:
     customers, accounts = block.customers, block.accounts
-    account_number = counters.accounts + 1 + _numbering(customers.index[accounts.customer])
-    account_id = ids(*ACCOUNT_ID[:1], account_number, ACCOUNT_ID[1])
-    transactions, transaction_count = _transactions(shared, block, account_id, counters)
-    repayments, repayment_count = _repayments(shared, block, account_id, account_number, counters)
-    complaints, complaint_count = _complaints(shared, block, counters)
-    contacts, contact_count = _contacts(shared, block, counters)
+    local = accounts.customer
+    account_number = key_numbers(
+        "accounts", customers.index[local], _in_customer(local, _numbering(local))
+    )
+    account_id = ids(ACCOUNT_ID[0], account_number, ACCOUNT_ID[1])
+    transactions = _transactions(shared, block, account_id)
+    repayments = _repayments(shared, block, account_id, account_number)
+    complaints = _complaints(shared, block)
+    contacts = _contacts(shared, block)
     balances, negative = _balances(shared, block, account_id, account_number)
     rows = {
         "customers": _customers(shared, block),
@@ -144,14 +167,7 @@ def block_rows(shared: SharedData, block: SimulatedBlock, counters: IdCounters) 
         "complaints": complaints,
         "campaign_contacts": contacts,
     }
-    after = IdCounters(
-        accounts=counters.accounts + len(accounts),
-        transactions=counters.transactions + transaction_count,
-        repayments=counters.repayments + repayment_count,
-        complaints=counters.complaints + complaint_count,
-        contacts=counters.contacts + contact_count,
-    )
-    return BlockRows(rows, after, negative)
+    return BlockRows(rows, negative)
 
 
 def customer_ids(index: np.ndarray) -> pa.Array:
@@ -262,15 +278,15 @@ def _balances(
     liability = a.is_liability
     running = running_balances(p, opening, liability)
     every = np.arange(len(a))
-    keys = np.unique(
-        np.concatenate(
-            [
-                p.account * DAY_KEY + p.day,
-                every * DAY_KEY + np.maximum(a.open_day, 0),
-                (every * DAY_KEY + a.close_day)[a.close_day < days],
-            ]
-        )
+    keys = np.concatenate(
+        [
+            p.account * DAY_KEY + p.day,
+            every * DAY_KEY + np.maximum(a.open_day, 0),
+            (every * DAY_KEY + a.close_day)[a.close_day < days],
+        ]
     )
+    keys.sort()
+    keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
     account, day = keys // DAY_KEY, keys % DAY_KEY
     balance = balance_at(p, running, opening, account, day)
     negative = int(((balance < 0) & ~liability[account]).sum())
@@ -283,22 +299,34 @@ def _balances(
     return _rows("balances", table, day, owner, number[account]), negative
 
 
-def _transactions(
-    shared: SharedData, block: SimulatedBlock, account_id: pa.Array, counters: IdCounters
-) -> tuple[EntityRows, int]:
+def _transactions(shared: SharedData, block: SimulatedBlock, account_id: pa.Array) -> EntityRows:
     p, a = block.postings, block.accounts
-    owner = block.customers.index[a.customer[p.account]]
-    # numbered by customer, then time, then account
-    account_rank = _numbering(block.customers.index[a.customer])
-    rank = _numbering(owner, p.day, p.second, account_rank[p.account])
-    k = len(rank)
+    # numbered by customer, then time, then account (one sort key: customer position,
+    # second of the period, the account's place among the customer's accounts)
+    account_rank = _numbering(a.customer)
+    first_of_customer = np.full(len(block.customers), len(a))
+    np.minimum.at(first_of_customer, a.customer, account_rank)
+    in_customer = account_rank - first_of_customer[a.customer]
+    moment = p.day * SECONDS_PER_DAY + p.second
+    key = (a.customer[p.account] * MOMENTS + moment) * ACCOUNTS_PER_CUSTOMER + in_customer[
+        p.account
+    ]
+    by_customer = np.argsort(key, kind="stable")
+    rank = np.empty(len(key), np.int64)
+    rank[by_customer] = np.arange(len(key))
+    # rows in file order (day, customer, number), so the writer need not sort them
+    in_file = np.argsort(p.day[by_customer], kind="stable")
+    p = p.take(by_customer[in_file])
+    rank = rank[by_customer[in_file]]
+    local = a.customer[p.account]
+    owner = block.customers.index[local]
     ts = (shared.calendar.start + p.day).astype("datetime64[s]") + p.second
     own = p.counterparty_name < 0
     none = p.counterparty_name == np.iinfo(np.int64).min
     names = shared.names.names
     labels = pa.concat_arrays([pa.array(names.tolist(), pa.string()), account_id])
     name_idx = np.where(own, len(names) + (-p.counterparty_name - 1), p.counterparty_name)
-    number = counters.transactions + 1 + rank
+    number = key_numbers("transactions", owner, _in_customer(local, rank))
     table = {
         "transaction_id": ids(TRANSACTION_ID[0], number, TRANSACTION_ID[1]),
         "account_id": take(account_id, p.account),
@@ -315,7 +343,7 @@ def _transactions(
             ref.MERCHANT_CATEGORIES, p.merchant_category, mask=p.merchant_category < 0
         ),
     }
-    return _rows("transactions", table, p.day, owner, number), k
+    return _rows("transactions", table, p.day, owner, number)
 
 
 def _repayments(
@@ -323,11 +351,11 @@ def _repayments(
     block: SimulatedBlock,
     account_id: pa.Array,
     account_number: np.ndarray,
-    counters: IdCounters,
-) -> tuple[EntityRows, int]:
+) -> EntityRows:
     inst, calendar = block.instalments, shared.calendar
-    owner = block.customers.index[block.accounts.customer[inst.account]]
-    rank = _numbering(owner, inst.due_day, account_number[inst.account])
+    local = block.accounts.customer[inst.account]
+    owner = block.customers.index[local]
+    rank = _numbering(local, inst.due_day, account_number[inst.account])
     k = len(rank)
     due, paid = inst.due_day, inst.paid_day
     on_time = paid == due
@@ -341,7 +369,7 @@ def _repayments(
     row_day = np.r_[due, paid[late], ends[ui, uj]]
     is_paid = np.r_[on_time, np.ones(late.sum(), bool), np.zeros(len(ui), bool)]
     past_due = np.r_[np.zeros(k, np.int64), (paid - due)[late], ends[ui, uj] - due[ui]]
-    number = counters.repayments + 1 + rank
+    number = key_numbers("repayments", owner, _in_customer(local, rank))
     table = {
         "repayment_id": ids(REPAYMENT_ID[0], number[row], REPAYMENT_ID[1]),
         "account_id": take(account_id, inst.account[row]),
@@ -351,21 +379,19 @@ def _repayments(
         "amount_paid": money(np.where(is_paid, inst.amount_paid[row], 0)),
         "days_past_due": pa.array(past_due).cast(pa.string()),
     }
-    return _rows("repayments", table, row_day, owner[row], number[row]), k
+    return _rows("repayments", table, row_day, owner[row], number[row])
 
 
-def _complaints(
-    shared: SharedData, block: SimulatedBlock, counters: IdCounters
-) -> tuple[EntityRows, int]:
+def _complaints(shared: SharedData, block: SimulatedBlock) -> EntityRows:
     c = block.crm.complaints
     owner = block.customers.index[c.customer]
-    rank = _numbering(owner, c.day)
+    rank = _numbering(c.customer, c.day)
     k = len(rank)
     later = c.resolved_day > c.day
     idx = np.r_[np.arange(k), np.flatnonzero(later)]
     resolved_known = np.r_[c.resolved_day == c.day, np.ones(later.sum(), bool)]
     day = np.r_[c.day, c.resolved_day[later]]
-    number = counters.complaints + 1 + rank
+    number = key_numbers("complaints", owner, _in_customer(c.customer, rank))
     table = {
         "complaint_id": ids(COMPLAINT_ID[0], number[idx], COMPLAINT_ID[1]),
         "customer_id": customer_ids(owner[idx]),
@@ -375,16 +401,14 @@ def _complaints(
         "severity": strings(np.array(contract.SEVERITIES)[c.severity[idx]]),
         "resolved_date": dates(shared, np.maximum(c.resolved_day[idx], 0), mask=~resolved_known),
     }
-    return _rows("complaints", table, day, owner[idx], number[idx]), k
+    return _rows("complaints", table, day, owner[idx], number[idx])
 
 
-def _contacts(
-    shared: SharedData, block: SimulatedBlock, counters: IdCounters
-) -> tuple[EntityRows, int]:
+def _contacts(shared: SharedData, block: SimulatedBlock) -> EntityRows:
     c = block.crm.contacts
     owner = block.customers.index[c.customer]
-    rank = _numbering(owner, c.day, c.campaign)
-    number = counters.contacts + 1 + rank
+    rank = _numbering(c.customer, c.day, c.campaign)
+    number = key_numbers("campaign_contacts", owner, _in_customer(c.customer, rank))
     table = {
         "contact_id": ids(CONTACT_ID[0], number, CONTACT_ID[1]),
         "customer_id": customer_ids(owner),
@@ -393,7 +417,7 @@ def _contacts(
         "channel": strings(np.array(contract.CONTACT_CHANNELS)[c.channel]),
         "response": strings(np.array(contract.CONTACT_RESPONSES)[c.response]),
     }
-    return _rows("campaign_contacts", table, c.day, owner, number), len(rank)
+    return _rows("campaign_contacts", table, c.day, owner, number)
 
 
 def reference_rows(shared: SharedData) -> dict[str, EntityRows]:

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -77,23 +78,30 @@ class LandingWriter:
         self.rows: Counter[str] = Counter()
         self.seen: set[str] = set()
         self.copies: list[str] = []
+        # one open file per business date and entity (a few thousand: within the
+        # usual limit of open files; each holds only its write buffer)
+        self.handles: dict[str, BinaryIO] = {}
 
     # -- writing -----------------------------------------------------------------
     def _append(self, rel: str, entity: Entity, data: bytes, lines: int) -> int:
         """Append ``lines`` lines; returns the number of lines the file had before."""
-        path = self.landing / rel
         before = self.lines.get(rel)
         if before is None:
+            path = self.landing / rel
             path.parent.mkdir(parents=True, exist_ok=True)
-            header = (",".join(entity.column_names) + "\n").encode()
-            path.write_bytes(header)
+            self.handles[rel] = open(path, "wb")  # noqa: SIM115 - closed in finish()
+            self.handles[rel].write((",".join(entity.column_names) + "\n").encode())
             before = 1
             self.entity_of[rel] = entity
             self.file_number[rel] = len(self.file_number)
-        with open(path, "ab") as handle:
-            handle.write(data)
+        self.handles[rel].write(data)
         self.lines[rel] = before + lines
         return before
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+        self.handles.clear()
 
     def _record(self, rel: str, lines: list[int], kinds: list[str], columns: list[str]) -> None:
         if not lines:
@@ -122,8 +130,12 @@ class LandingWriter:
         entity = rows.entity
         day, late = self._late_arrivals(rows)
         order = np.lexsort((rows.order, rows.customer, day))
-        table = rows.table.take(pa.array(order))
-        day, late, customer, key = day[order], late[order], rows.customer[order], rows.order[order]
+        if np.array_equal(order, np.arange(len(order))):
+            table = rows.table  # tables.py delivers most rows in file order already
+        else:
+            table = rows.table.take(pa.array(order))
+            day, late = day[order], late[order]
+        customer, key = rows.customer[order], rows.order[order]
         self.rows[entity.name] += len(day)
         if not len(day):
             return
@@ -135,8 +147,8 @@ class LandingWriter:
         defects = self._plan_defects(entity, customer, key, day)
         defect_rows = np.array([row for row, _, _, _ in defects], np.int64)
         sources = table.take(pa.array(defect_rows)).to_pylist()
-        days, first = np.unique(day, return_index=True)
-        bounds = np.r_[first, len(day)]
+        first = np.flatnonzero(np.r_[True, day[1:] != day[:-1]])
+        days, bounds = day[first], np.r_[first, len(day)]
         for number, business_day in enumerate(days.tolist()):
             low, high = int(bounds[number]), int(bounds[number + 1])
             date = str(self.shared.calendar.start + business_day)
@@ -219,6 +231,7 @@ class LandingWriter:
             text, column = self.quoting[rel]
             before = self._append(rel, self.entity_of[rel], text.encode(), 1)
             self._record(rel, [before + 1], ["broken_quoting"], [column])
+        self.close()
         self.copies = self._redeliver() if self.rate > 0 else []
         return {"files": len(self.lines) + len(self.copies)}
 

@@ -18,7 +18,13 @@ from include.bank_generator.churn import REASONS
 from include.bank_generator.dirt import ROW_KINDS
 from include.landing.entities import ENTITIES, landing_dir, landing_file_name
 
-SMALL = {"customers": 200, "months": 3, "start_date": "2025-01-01", "show_progress": False}
+SMALL = {
+    "customers": 200,
+    "months": 3,
+    "start_date": "2025-01-01",
+    "show_progress": False,
+    "workers": 0,
+}
 BY_NAME = {e.name: e for e in ENTITIES}
 TRUTH_COLUMNS = [
     "customer_id",
@@ -326,6 +332,10 @@ def test_cli_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
             "0",
             "--out",
             str(tmp_path),
+            "--block-size",
+            "15",
+            "--workers",
+            "0",
             "--quiet",
         ]
     )
@@ -335,12 +345,15 @@ def test_cli_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert (tmp_path / "ground_truth" / "customers.csv").exists()
 
 
-def test_block_size_does_not_change_a_byte(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_block_size_and_workers_do_not_change_a_byte(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """Customers are simulated in blocks with random numbers keyed by customer, and
-    files are appended block after block: any block size gives the same bank."""
+    files are appended block after block: any block size (and any number of worker
+    processes) gives the same bank."""
     settings = {"seed": 5, "dirt_rate": 0.02, "customers": 250, "months": 5}
     small = files_of(run(tmp_path_factory, "blocks_37", block_size=37, **settings))
-    large = files_of(run(tmp_path_factory, "blocks_1000", block_size=1000, **settings))
+    large = files_of(run(tmp_path_factory, "blocks_1000", block_size=1000, workers=2, **settings))
     assert len(small) > 100 and small["ground_truth/dirt.csv"].count(b"\n") > 50
     assert small.keys() == large.keys()
     assert [name for name in small if small[name] != large[name]] == []
