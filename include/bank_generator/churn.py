@@ -30,6 +30,7 @@ from include.bank_generator.ledger import (
     cents,
     running_balances,
 )
+from include.bank_generator.randomness import Draws
 from include.bank_generator.shared import DEVELOPERS, PEOPLE_NAMES, SharedData
 
 if TYPE_CHECKING:
@@ -151,7 +152,7 @@ def _term(product: np.ndarray) -> np.ndarray:
 
 
 def _campaign_deposits(
-    shared: SharedData, customers: Customers, reason: np.ndarray, draw
+    shared: SharedData, customers: Customers, reason: np.ndarray, draw: Draws
 ) -> tuple[CampaignDeposit, np.ndarray]:
     """A campaign time deposit opened in a deposit push that matures in the later part
     of the period (the churn month follows from it); customers for whom no deposit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +27,7 @@ class GeneratorConfig:
     # customers simulated at once, and processes simulating blocks while the main one
     # writes (0: all in the main process); neither changes the files
     block_size: int = DEFAULT_BLOCK_SIZE
-    workers: int = field(default_factory=lambda: min(2, os.cpu_count() or 1))
+    workers: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.customers <= MAX_CUSTOMERS:

@@ -86,7 +86,9 @@ class Draws:
     def bits(self, label: str) -> np.ndarray:
         return mix(self.keys ^ label_key(label))
 
-    def uniform(self, label: str, low: float | np.ndarray = 0.0, high: float | np.ndarray = 1.0):
+    def uniform(
+        self, label: str, low: float | np.ndarray = 0.0, high: float | np.ndarray = 1.0
+    ) -> np.ndarray:
         """Uniform in [low, high)."""
         unit = (self.bits(label) >> SHIFT_11).astype(np.float64) * UNIT
         return low + unit * (np.asarray(high) - np.asarray(low))
