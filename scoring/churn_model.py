@@ -12,10 +12,26 @@ Estimator, chosen by how much data there is (``choose_model_kind``):
   towards ``DEFAULT_PRIOR_CHURN_RATE`` with ``PRIOR_PSEUDO_ROWS`` pseudo-rows.
   This keeps a tiny or brand-new bank scoring; the metadata says so.
 
-Probabilities are calibrated with CalibratedClassifierCV (sigmoid, 3 folds)
-when the smaller class has >= ``MIN_CLASS_ROWS_TO_CALIBRATE`` rows; below that,
-calibration would overfit and the (already probabilistic) estimator is used
-as is. The ``kind`` string records which path was taken.
+Calibration is out of time (``fit_churn_model``), when the smaller class has >=
+``MIN_CLASS_ROWS_TO_CALIBRATE`` rows; below that, calibration would overfit and
+the (already probabilistic) estimator is used as is. The model is applied to
+month ends at least ``LABEL_HORIZON_MONTHS`` after its last labelled one (the
+test window, and every scored month), so it is calibrated the same way: the
+latest ``CALIBRATION_MONTHS`` labelled month end(s) of the training rows are
+scored by an estimator fitted only on the month ends at least
+``CALIBRATION_GAP_MONTHS`` before them (``out_of_time_split`` again), and a Platt
+sigmoid on the log-odds maps those scores to the churn observed there. The
+estimator kept is refitted on every training row and wrapped with that map
+(``RecentMonthsCalibrated``): a monotone map, so the ranking (ROC-AUC) is the
+refitted estimator's own. Random folds within the training months (the previous
+method) learn the map from months the estimator also saw and from the earliest
+months as much as the latest, and over-predicted the high bins out of time; the
+measurements are in BENCHMARKS.md "Calibration out of time". With too little
+history for that split (fewer than ``MIN_CLASS_ROWS_TO_CALIBRATE`` of either class
+on either side) the random folds are still used: CalibratedClassifierCV (sigmoid,
+3 folds). The ``kind`` string records which path was taken
+(``..._calibrated_recent_months`` or ``..._calibrated_folds``) and
+``ChurnModel.calibration`` the months involved.
 
 Evaluation is out of time (``out_of_time_split``): fitted on the earlier
 labelled month ends, measured on the latest ones side by side with the rule
@@ -30,6 +46,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
@@ -54,6 +71,17 @@ RANDOM_STATE = 0
 # METRICS.md "Churn label": churn in M+1..M+3; the out-of-time split leaves this gap.
 LABEL_HORIZON_MONTHS = 3
 TEST_MONTHS = 2
+# Out-of-time calibration: the latest labelled month end of the training rows, scored
+# by an estimator fitted on the month ends before it; the map is then applied to the
+# estimator refitted on every training row. Chosen by the out-of-time reliability
+# (BENCHMARKS.md "Calibration out of time"): a gap of the full label horizon and not
+# refitting were both measured, and both did worse.
+CALIBRATION_MONTHS = 1
+CALIBRATION_GAP_MONTHS = 1
+CALIBRATION_REFIT = True
+CALIBRATION_METHODS = ("recent_months", "folds")
+# log-odds are clipped here before the Platt map (probabilities of exactly 0 or 1)
+LOG_ODDS_CLIP = 1e-6
 # Month ends whose 3-month look-back windows reach before the data's first month.
 WARMUP_MONTHS = 3
 
@@ -66,7 +94,7 @@ RISK_BANDS = ("low", "medium", "high")
 # Part of the model's identity (model_store.model_version): change it whenever the
 # estimators or their settings change, so a stored model is never reused wrongly.
 MODEL_SPEC = {
-    "spec_version": 2,
+    "spec_version": 3,
     "label": "marts.fct_customer_signal_months.churn_label_3m",
     "boosting": {
         "learning_rate": 0.1,
@@ -75,7 +103,14 @@ MODEL_SPEC = {
         "l2_regularization": 1.0,
     },
     "logistic_regression": {"C": 1.0, "max_iter": 1000},
-    "calibration": {"method": "sigmoid", "folds": CALIBRATION_FOLDS},
+    "calibration": {
+        "method": "sigmoid",
+        "on": "latest labelled month ends, scored by an estimator fitted before the gap",
+        "months": CALIBRATION_MONTHS,
+        "gap_months": CALIBRATION_GAP_MONTHS,
+        "refit_on_all_training_rows": CALIBRATION_REFIT,
+        "fallback": {"method": "sigmoid", "folds": CALIBRATION_FOLDS},
+    },
 }
 
 
@@ -90,6 +125,42 @@ class PriorRateModel:
         return np.column_stack([np.full(rows, 1.0 - self.rate), np.full(rows, self.rate)])
 
 
+def _log_odds(probabilities: np.ndarray) -> np.ndarray:
+    clipped = np.clip(np.asarray(probabilities, dtype=float), LOG_ODDS_CLIP, 1.0 - LOG_ODDS_CLIP)
+    return np.log(clipped / (1.0 - clipped))
+
+
+class PlattMap:
+    """Platt scaling: P(churn) = 1 / (1 + exp(-(slope * log-odds + intercept))), fitted
+    by maximum likelihood (an unpenalised one-feature logistic regression)."""
+
+    def __init__(self) -> None:
+        self.slope = 1.0
+        self.intercept = 0.0
+
+    def fit(self, probabilities: np.ndarray, labels: np.ndarray) -> PlattMap:
+        model = LogisticRegression(C=np.inf, max_iter=1000)
+        model.fit(_log_odds(probabilities)[:, None], np.asarray(labels, dtype=int))
+        self.slope = float(model.coef_[0, 0])
+        self.intercept = float(model.intercept_[0])
+        return self
+
+    def predict(self, probabilities: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(self.slope * _log_odds(probabilities) + self.intercept)))
+
+
+class RecentMonthsCalibrated:
+    """An estimator whose churn probabilities go through a map learned out of time."""
+
+    def __init__(self, estimator: Any, calibrator: PlattMap) -> None:
+        self.estimator = estimator
+        self.calibrator = calibrator
+
+    def predict_proba(self, features: Any) -> np.ndarray:
+        churn = self.calibrator.predict(self.estimator.predict_proba(features)[:, 1])
+        return np.column_stack([1.0 - churn, churn])
+
+
 @dataclass
 class ChurnModel:
     """A fitted estimator plus what is needed to feed it."""
@@ -97,6 +168,8 @@ class ChurnModel:
     estimator: Any
     kind: str
     feature_columns: tuple[str, ...] = FEATURE_COLUMNS
+    # how the probabilities were calibrated: method and month ends (None: not calibrated)
+    calibration: dict[str, Any] | None = None
 
     def predict_probability(self, features: pd.DataFrame) -> np.ndarray:
         """Churn probability per row of ``features`` (which must hold the feature columns)."""
@@ -166,27 +239,88 @@ def _base_estimator(kind: str) -> Any:
     )
 
 
+def _smaller_class(labels: pd.Series) -> int:
+    positives = int(labels.sum())
+    return min(positives, len(labels) - positives)
+
+
+def calibration_split(training: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(rows to fit the calibration estimator on, rows to calibrate on) for the
+    out-of-time calibration: the latest ``CALIBRATION_MONTHS`` labelled month ends,
+    and the month ends at least ``CALIBRATION_GAP_MONTHS`` before them. None when
+    either side holds fewer than ``MIN_CLASS_ROWS_TO_CALIBRATE`` of a class."""
+    early, recent = out_of_time_split(training, CALIBRATION_MONTHS, CALIBRATION_GAP_MONTHS)
+    if min(_smaller_class(early["churned"]), _smaller_class(recent["churned"])) < (
+        MIN_CLASS_ROWS_TO_CALIBRATE
+    ):
+        return None
+    return early, recent
+
+
+def _month_range(rows: pd.DataFrame) -> list[str]:
+    months = rows["month_start_date"]
+    return [str(months.min()), str(months.max())]
+
+
 def fit_churn_model(
-    training: pd.DataFrame, feature_columns: tuple[str, ...] = FEATURE_COLUMNS
+    training: pd.DataFrame,
+    feature_columns: tuple[str, ...] = FEATURE_COLUMNS,
+    calibration: str = "recent_months",
 ) -> ChurnModel:
-    """Fit the estimator the data allow on ``training`` (features + ``churned``)."""
+    """Fit the estimator the data allow on ``training`` (features + ``churned``),
+    calibrated out of time when the history allows (module docstring).
+    ``calibration="folds"`` forces the random-fold calibration (for comparisons)."""
+    if calibration not in CALIBRATION_METHODS:
+        raise ValueError(f"calibration must be one of {CALIBRATION_METHODS}, got {calibration!r}")
     labels = training["churned"].astype(bool)
     kind = choose_model_kind(labels)
     if kind == "prior_rate":
         return ChurnModel(
             PriorRateModel(prior_rate(int(labels.sum()), len(labels))), kind, feature_columns
         )
-    matrix = training.loc[:, list(feature_columns)].to_numpy(dtype=float)
-    target = labels.to_numpy(dtype=int)
+
+    def matrix(rows: pd.DataFrame) -> np.ndarray:
+        return rows.loc[:, list(feature_columns)].to_numpy(dtype=float)
+
+    def target(rows: pd.DataFrame) -> np.ndarray:
+        return rows["churned"].to_numpy(dtype=int)
+
     estimator = _base_estimator(kind)
-    if kind.endswith("_calibrated"):
-        estimator = CalibratedClassifierCV(
+    if not kind.endswith("_calibrated"):
+        return ChurnModel(estimator.fit(matrix(training), target(training)), kind, feature_columns)
+    split = calibration_split(training) if calibration == "recent_months" else None
+    if split is None:
+        folds = CalibratedClassifierCV(
             estimator,
             method=MODEL_SPEC["calibration"]["method"],
             cv=StratifiedKFold(n_splits=CALIBRATION_FOLDS),
-        )
-    estimator.fit(matrix, target)
-    return ChurnModel(estimator, kind, feature_columns)
+        ).fit(matrix(training), target(training))
+        details = {
+            "method": "sigmoid",
+            "folds": CALIBRATION_FOLDS,
+            "months": _month_range(training),
+        }
+        return ChurnModel(folds, f"{kind}_folds", feature_columns, details)
+    early, recent = split
+    estimator.fit(matrix(early), target(early))
+    calibrator = PlattMap().fit(estimator.predict_proba(matrix(recent))[:, 1], target(recent))
+    if CALIBRATION_REFIT:
+        estimator = clone(estimator).fit(matrix(training), target(training))
+    details = {
+        "method": "sigmoid",
+        "estimator_fitted_on": _month_range(training if CALIBRATION_REFIT else early),
+        "estimator_for_calibration_fitted_on": _month_range(early),
+        "calibrated_on": _month_range(recent),
+        "calibration_rows": len(recent),
+        "slope": calibrator.slope,
+        "intercept": calibrator.intercept,
+    }
+    return ChurnModel(
+        RecentMonthsCalibrated(estimator, calibrator),
+        f"{kind}_recent_months",
+        feature_columns,
+        details,
+    )
 
 
 def out_of_time_split(
@@ -220,6 +354,7 @@ def evaluate_against_baseline(
     return {
         "evaluated": True,
         "model_kind": model.kind,
+        "calibration": model.calibration,
         "train_rows": len(train),
         "test_rows": len(test),
         "train_months": [

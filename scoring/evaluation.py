@@ -1,10 +1,12 @@
 """Out-of-time evaluation figures for a churn score: ranking, calibration, capture.
 
 ``score_report`` gives ROC-AUC, PR-AUC (average precision), Brier score, the
-reliability table (predicted vs observed churn rate per probability decile) and
-the top-decile capture rate (share of all churners found among the 10% of
-customers with the highest score; ties at the cut are shared out pro rata, so a
-score with many equal values is not flattered by the row order).
+reliability table (predicted vs observed churn rate per probability decile), its
+check (``reliability_check``: every bin holding at least 1% of the rows within 5
+points of its observed rate) and the top-decile capture rate (share of all
+churners found among the 10% of customers with the highest score; ties at the cut
+are shared out pro rata, so a score with many equal values is not flattered by
+the row order).
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 
 TOP_SHARE = 0.10
 RELIABILITY_BINS = 10
+# the reliability check: bins holding at least this share of the rows ...
+RELIABILITY_MIN_SHARE = 0.01
+# ... predict within this distance of their observed churn rate
+RELIABILITY_TOLERANCE = 0.05
 
 
 def top_share_capture(labels: np.ndarray, scores: np.ndarray, share: float = TOP_SHARE) -> float:
@@ -42,7 +48,8 @@ def top_share_capture(labels: np.ndarray, scores: np.ndarray, share: float = TOP
 def reliability_table(
     labels: np.ndarray, probabilities: np.ndarray, bins: int = RELIABILITY_BINS
 ) -> list[dict[str, Any]]:
-    """Rows per equal-width probability bin: rows, mean predicted, observed rate."""
+    """Rows per equal-width probability bin: rows, share of rows, mean predicted,
+    observed rate."""
     labels = np.asarray(labels, dtype=float)
     probabilities = np.asarray(probabilities, dtype=float)
     edges = np.arange(bins + 1) / bins  # 3 / 10 is 0.3; linspace gives 0.30000000000000004
@@ -56,6 +63,7 @@ def reliability_table(
             {
                 "bin": f"{edges[position]:.1f}-{edges[position + 1]:.1f}",
                 "rows": int(inside.sum()),
+                "share_of_rows": round(float(inside.mean()), 4),
                 "mean_predicted": round(float(probabilities[inside].mean()), 4),
                 "observed_rate": round(float(labels[inside].mean()), 4),
             }
@@ -63,11 +71,49 @@ def reliability_table(
     return table
 
 
+def reliability_check(
+    table: list[dict[str, Any]],
+    min_share: float = RELIABILITY_MIN_SHARE,
+    tolerance: float = RELIABILITY_TOLERANCE,
+) -> dict[str, Any]:
+    """Whether every bin of ``table`` holding >= ``min_share`` of the rows predicts
+    within ``tolerance`` of its observed rate. Each checked bin also carries the
+    sampling standard error of its observed rate, sqrt(p (1 - p) / rows) at the mean
+    predicted p: a bin of 60 rows at p = 0.5 has 0.065, so a 5-point miss there is
+    within sampling noise, not evidence of miscalibration."""
+    total = sum(row["rows"] for row in table)
+    checked = []
+    for row in table:
+        if total == 0 or row["rows"] < min_share * total:
+            continue
+        predicted = row["mean_predicted"]
+        checked.append(
+            {
+                "bin": row["bin"],
+                "rows": row["rows"],
+                "gap": round(predicted - row["observed_rate"], 4),
+                "standard_error": round((predicted * (1.0 - predicted) / row["rows"]) ** 0.5, 4),
+            }
+        )
+    outside = [item["bin"] for item in checked if abs(item["gap"]) > tolerance]
+    worst = max(checked, key=lambda item: abs(item["gap"]), default=None)
+    return {
+        "min_share": min_share,
+        "tolerance": tolerance,
+        "bins": checked,
+        "worst_bin": worst["bin"] if worst else None,
+        "worst_gap": worst["gap"] if worst else None,
+        "bins_outside": outside,
+        "within_tolerance": not outside,
+    }
+
+
 def score_report(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
     """Every figure of the module docstring; AUCs are None with a single class."""
     labels = np.asarray(labels, dtype=int)
     probabilities = np.asarray(probabilities, dtype=float)
     both = len(np.unique(labels)) == 2
+    reliability = reliability_table(labels, probabilities)
     return {
         "rows": len(labels),
         "positives": int(labels.sum()),
@@ -77,5 +123,6 @@ def score_report(labels: np.ndarray, probabilities: np.ndarray) -> dict[str, Any
         if len(labels)
         else None,
         "top_decile_capture": top_share_capture(labels, probabilities) if both else None,
-        "reliability": reliability_table(labels, probabilities),
+        "reliability": reliability,
+        "reliability_check": reliability_check(reliability),
     }

@@ -3,8 +3,10 @@
 Fits the churn model exactly as the monthly training does (scoring.churn_model:
 train on the earlier labelled month ends, a 3-month gap, test on the latest two)
 without storing anything, and prints a Markdown report with ROC-AUC, PR-AUC,
-Brier score, top-decile capture and the reliability tables side by side; the
-figures also go to ``$REPORTS_PATH/churn_model_report_<as-of>.json`` / ``.md``.
+Brier score, top-decile capture and the reliability tables side by side, each
+with its check (every bin holding >= 1% of the test rows within 5 points of its
+observed churn rate; scoring.evaluation.reliability_check); the figures also go
+to ``$REPORTS_PATH/churn_model_report_<as-of>.json`` / ``.md``.
 
     uv run python -m scoring.report --as-of 2025-12-31
 """
@@ -53,20 +55,51 @@ def render_markdown(as_of: date, metrics: dict[str, Any]) -> str:
         "",
         f"Beats the rule baseline on ROC-AUC: {metrics['beats_rule_baseline']}.",
     ]
+    if metrics.get("calibration"):
+        lines += ["", f"Calibration: {_calibration(metrics['calibration'])}."]
     for name, report in (("model", model), ("rule baseline", rule)):
         lines += [
             "",
             f"Reliability, {name}:",
             "",
-            "| predicted | rows | mean predicted | observed churn rate |",
-            "|---|---|---|---|",
+            "| predicted | rows | share of rows | mean predicted | observed churn rate |",
+            "|---|---|---|---|---|",
             *(
-                f"| {row['bin']} | {row['rows']} | {row['mean_predicted']:.3f} | "
-                f"{row['observed_rate']:.3f} |"
+                f"| {row['bin']} | {row['rows']} | {row['rows'] / model['rows']:.1%} | "
+                f"{row['mean_predicted']:.3f} | {row['observed_rate']:.3f} |"
                 for row in report["reliability"]
             ),
+            "",
+            _check(report["reliability_check"]),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _calibration(details: dict[str, Any]) -> str:
+    if "calibrated_on" in details:
+        return (
+            f"{details['method']}, learned on month ends {' .. '.join(details['calibrated_on'])} "
+            f"({details['calibration_rows']} rows) from an estimator fitted on "
+            f"{' .. '.join(details['estimator_for_calibration_fitted_on'])}"
+        )
+    return f"{details['method']}, {details['folds']} random folds of the training rows"
+
+
+def _check(check: dict[str, Any]) -> str:
+    """The reliability check in one sentence, with the sampling noise of the misses."""
+    share, tolerance = f"{check['min_share']:.0%}", f"{check['tolerance'] * 100:.0f} points"
+    if not check["bins"]:
+        return f"No bin holds >= {share} of the rows."
+    worst = f"worst {check['worst_bin']}: {check['worst_gap'] * 100:+.1f} points"
+    if check["within_tolerance"]:
+        return f"Every bin holding >= {share} of the rows is within {tolerance} ({worst})."
+    misses = ", ".join(
+        f"{item['bin']} {item['gap'] * 100:+.1f} points (sampling error "
+        f"{item['standard_error'] * 100:.1f})"
+        for item in check["bins"]
+        if item["bin"] in check["bins_outside"]
+    )
+    return f"Bins holding >= {share} of the rows further than {tolerance}: {misses}."
 
 
 def out_of_time_report(settings: Settings, as_of: date) -> tuple[dict[str, Any], str]:

@@ -7,17 +7,19 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from scoring.baseline import SIGNAL_FIGURES
 from scoring.churn_model import (
     DEFAULT_PRIOR_CHURN_RATE,
     PriorRateModel,
     assemble_training_set,
+    calibration_split,
     choose_model_kind,
     fit_churn_model,
     out_of_time_split,
     risk_bands,
     train_churn_model,
 )
-from scoring.evaluation import score_report
+from scoring.evaluation import RELIABILITY_TOLERANCE, score_report
 from scoring.features import FEATURE_COLUMNS, feature_panel
 
 
@@ -33,17 +35,26 @@ def separable_training_set(
             rng.normal(0.0, 1.0, size=(rows_per_month, len(FEATURE_COLUMNS))),
             columns=list(FEATURE_COLUMNS),
         )
-        features["aum_trend_3m"] = np.where(churned, -0.5, 0.05) + rng.normal(
+        features["feature_aum_trend_3m"] = np.where(churned, -0.5, 0.05) + rng.normal(
             0, 0.2, rows_per_month
         )
-        features["transaction_count"] = np.where(churned, 1.0, 8.0) + rng.normal(
+        features["feature_transaction_count"] = np.where(churned, 1.0, 8.0) + rng.normal(
             0, 2.0, rows_per_month
         )
+        add_rule_figures(features)
         features["customer_id"] = [f"C{offset}_{i}" for i in range(rows_per_month)]
         features["month_start_date"] = date(2023, offset + 1, 1)
         features["churned"] = churned
         frames.append(features)
     return pd.concat(frames, ignore_index=True)
+
+
+def add_rule_figures(features: pd.DataFrame) -> None:
+    """The mart figures the rule baseline reads, consistent with the features."""
+    features["aum_trend_3m"] = features["feature_aum_trend_3m"]
+    for figure in SIGNAL_FIGURES[1:]:
+        features[figure] = 0
+    features["is_payroll_missing"] = False
 
 
 def month_list_training(months: list[date]) -> pd.DataFrame:
@@ -151,7 +162,10 @@ def test_model_on_the_synthetic_bank_is_evaluated_out_of_time(bank_training) -> 
     assert not np.array_equal(
         everything.predict_probability(test), result.model.predict_probability(test)
     )
-    assert set(result.reason_reference.index) >= {"aum_trend_3m", "complaint_count_90d"}
+    assert set(result.reason_reference.index) >= {
+        "feature_aum_trend_3m",
+        "feature_complaint_count_90d",
+    }
 
 
 def test_too_short_history_is_fitted_on_everything_and_not_evaluated(bank_training) -> None:
@@ -170,8 +184,15 @@ def test_too_short_history_is_fitted_on_everything_and_not_evaluated(bank_traini
 def test_model_learns_a_separable_dataset() -> None:
     training = separable_training_set()
     result = train_churn_model(training)
-    assert result.model.kind == "logistic_regression_calibrated"  # 960 rows: below boosting
+    # 960 rows: below boosting; calibrated on April by a model fitted on January-March
+    assert result.model.kind == "logistic_regression_calibrated_recent_months"
+    assert result.model.calibration["calibrated_on"] == ["2023-04-01", "2023-04-01"]
+    assert result.model.calibration["estimator_for_calibration_fitted_on"] == [
+        "2023-01-01",
+        "2023-03-01",
+    ]
     metrics = result.metrics
+    assert metrics["calibration"] == result.model.calibration
     # 8 months: test July-August, train January-April
     assert metrics["evaluated"] and metrics["test_rows"] == 240 and metrics["train_rows"] == 480
     assert metrics["model"]["roc_auc"] > 0.9
@@ -187,7 +208,7 @@ def test_model_learns_a_separable_dataset() -> None:
 def test_boosting_on_enough_data() -> None:
     training = separable_training_set(rows_per_month=400, months=4)
     model = fit_churn_model(training)
-    assert model.kind == "hist_gradient_boosting_calibrated"
+    assert model.kind == "hist_gradient_boosting_calibrated_recent_months"
     fresh = separable_training_set(rows_per_month=200, months=1, seed=2)
     assert roc_auc_score(fresh["churned"], model.predict_probability(fresh)) > 0.9
 
@@ -228,8 +249,10 @@ def test_model_kind_depends_on_the_data() -> None:
 
 def test_missing_feature_column_is_named() -> None:
     model = fit_churn_model(separable_training_set(rows_per_month=20, months=2))
-    with pytest.raises(ValueError, match="missing column.*aum_trend_3m"):
-        model.predict_probability(separable_training_set(2, 1).drop(columns=["aum_trend_3m"]))
+    with pytest.raises(ValueError, match="missing column.*feature_aum_trend_3m"):
+        model.predict_probability(
+            separable_training_set(2, 1).drop(columns=["feature_aum_trend_3m"])
+        )
 
 
 def test_risk_bands_use_the_cut_offs() -> None:
@@ -245,3 +268,85 @@ def test_risk_bands_use_the_cut_offs() -> None:
     ]
     with pytest.raises(ValueError, match="cut-offs"):
         risk_bands(probabilities, 0.6, 0.5)
+
+
+def drifting_training_set(
+    rows_per_month: int = 3_000, months: int = 14, shift_from: int = 10, seed: int = 0
+) -> pd.DataFrame:
+    """A fifth of the customers show a warning sign (falling AUM). Churn log-odds:
+    -3.9 (2%), +3.7 with the sign (45%); from month ``shift_from`` on everyone's
+    log-odds rise by 1.2 (6.4% and 73%), as when a competitor starts poaching. The
+    default split: train January - October (the shift reaches October only), test
+    January - February of the next year, where the shift holds."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for offset in range(months):
+        warned = rng.random(rows_per_month) < 0.2
+        log_odds = -3.9 + 3.7 * warned + (1.2 if offset + 1 >= shift_from else 0.0)
+        features = pd.DataFrame(0.0, index=range(rows_per_month), columns=list(FEATURE_COLUMNS))
+        features["feature_aum_trend_3m"] = np.where(warned, -0.6, 0.05)
+        add_rule_figures(features)
+        features["customer_id"] = [f"C{i}" for i in range(rows_per_month)]
+        features["month_start_date"] = date(2023 + offset // 12, offset % 12 + 1, 1)
+        features["churned"] = rng.random(rows_per_month) < 1.0 / (1.0 + np.exp(-log_odds))
+        frames.append(features)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_calibration_on_the_latest_month_follows_a_drift() -> None:
+    train, test = out_of_time_split(drifting_training_set())
+    assert train["month_start_date"].max() == date(2023, 10, 1)
+    labels = test["churned"].to_numpy(dtype=int)
+    recent = fit_churn_model(train)
+    folds = fit_churn_model(train, calibration="folds")
+    assert recent.kind == "hist_gradient_boosting_calibrated_recent_months"
+    assert folds.kind == "hist_gradient_boosting_calibrated_folds"
+    assert recent.calibration["calibrated_on"] == ["2023-10-01", "2023-10-01"]
+    assert recent.calibration["estimator_for_calibration_fitted_on"] == [
+        "2023-01-01",
+        "2023-09-01",
+    ]
+    # random folds learn the map from January - October alike: the warned customers
+    # get about 48% where 73% churn
+    old = score_report(labels, folds.predict_probability(test))["reliability_check"]
+    assert not old["within_tolerance"] and old["worst_gap"] < -0.15
+    # the map learned on October, from a model that had not seen it, carries the shift
+    new = score_report(labels, recent.predict_probability(test))["reliability_check"]
+    assert new["within_tolerance"], new
+    assert abs(new["worst_gap"]) <= RELIABILITY_TOLERANCE
+    assert len(new["bins"]) == 2  # the two groups, each > 1% of the rows
+    # a monotone map: the ranking is the refitted estimator's own
+    ranking = roc_auc_score(
+        labels,
+        recent.estimator.estimator.predict_proba(
+            test.loc[:, list(FEATURE_COLUMNS)].to_numpy(dtype=float)
+        )[:, 1],
+    )
+    assert roc_auc_score(labels, recent.predict_probability(test)) == pytest.approx(ranking)
+
+
+def test_calibration_split_takes_the_latest_month_and_the_months_before() -> None:
+    training = separable_training_set(rows_per_month=100, months=4)
+    early, recent = calibration_split(training)
+    assert set(recent["month_start_date"]) == {date(2023, 4, 1)}
+    assert set(early["month_start_date"]) == {date(2023, m, 1) for m in (1, 2, 3)}
+
+
+def test_too_little_history_to_calibrate_out_of_time_uses_random_folds() -> None:
+    # a single labelled month: nothing before it to fit the calibration estimator on
+    one_month = separable_training_set(rows_per_month=400, months=1)
+    assert calibration_split(one_month) is None
+    model = fit_churn_model(one_month)
+    assert model.kind == "logistic_regression_calibrated_folds"
+    assert model.calibration == {
+        "method": "sigmoid",
+        "folds": 3,
+        "months": ["2023-01-01", "2023-01-01"],
+    }
+    # two months, but the latest holds fewer than 20 churners
+    two_months = separable_training_set(rows_per_month=400, months=2)
+    latest = two_months["month_start_date"] == date(2023, 2, 1)
+    two_months.loc[latest, "churned"] = False
+    assert calibration_split(two_months) is None
+    with pytest.raises(ValueError, match="calibration must be one of"):
+        fit_churn_model(one_month, calibration="isotonic")

@@ -5,7 +5,12 @@ import math
 import numpy as np
 import pytest
 
-from scoring.evaluation import reliability_table, score_report, top_share_capture
+from scoring.evaluation import (
+    reliability_check,
+    reliability_table,
+    score_report,
+    top_share_capture,
+)
 
 # 20 rows, 5 churners: one at 0.9; three tied at 0.8 (one churner); two at 0.5
 # (one churner); fourteen at 0.1 (two churners).
@@ -78,3 +83,38 @@ def test_single_class_and_empty_reports() -> None:
     assert report["brier"] == pytest.approx(0.025)
     empty = score_report(np.array([], dtype=int), np.array([]))
     assert empty["rows"] == 0 and empty["brier"] is None and empty["reliability"] == []
+
+
+def test_reliability_table_gives_the_share_of_rows() -> None:
+    table = reliability_table(np.zeros(8), np.array([0.05] * 6 + [0.95] * 2))
+    assert [row["share_of_rows"] for row in table] == [0.75, 0.25]
+
+
+def test_reliability_check_holds_bins_with_one_percent_of_rows_to_five_points() -> None:
+    # 1,000 rows: 900 at 0.02 (observed 0.03), 90 at 0.95 (observed 0.80: 15 points
+    # over), 10 at 0.5 (observed 0.0): 1% of the rows, checked, 50 points over
+    probabilities = np.array([0.02] * 900 + [0.95] * 90 + [0.55] * 10)
+    labels = np.array([1] * 27 + [0] * 873 + [1] * 72 + [0] * 18 + [0] * 10)
+    check = reliability_check(reliability_table(labels, probabilities))
+    assert [(item["bin"], item["rows"], item["gap"]) for item in check["bins"]] == [
+        ("0.0-0.1", 900, -0.01),
+        ("0.5-0.6", 10, 0.55),
+        ("0.9-1.0", 90, 0.15),
+    ]
+    assert check["bins_outside"] == ["0.5-0.6", "0.9-1.0"]
+    assert not check["within_tolerance"]
+    assert (check["worst_bin"], check["worst_gap"]) == ("0.5-0.6", 0.55)
+    # sampling error of a bin's observed rate at its mean predicted: sqrt(p (1 - p) / n)
+    assert check["bins"][2]["standard_error"] == pytest.approx((0.95 * 0.05 / 90) ** 0.5, abs=1e-4)
+    # a bin under 1% of the rows is not checked: the 0.5-0.6 bin with 9 rows of 999
+    fewer = reliability_check(reliability_table(labels[:-1], probabilities[:-1]))
+    assert [item["bin"] for item in fewer["bins"]] == ["0.0-0.1", "0.9-1.0"]
+    assert fewer["bins_outside"] == ["0.9-1.0"]
+    # within tolerance once the high bin predicts 0.84
+    close = reliability_check(
+        reliability_table(labels[:-10], np.where(probabilities[:-10] > 0.9, 0.84, 0.02))
+    )
+    assert close["within_tolerance"] and close["bins_outside"] == []
+    assert close["worst_gap"] == pytest.approx(0.04)
+    assert score_report(labels, probabilities)["reliability_check"] == check
+    assert reliability_check([])["within_tolerance"] and reliability_check([])["bins"] == []
