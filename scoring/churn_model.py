@@ -9,13 +9,14 @@ Estimator, chosen by how much data there is (``choose_model_kind``):
   StandardScaler + LogisticRegression pipeline, which behaves on small data;
 - ``prior_rate`` when the training set holds a single class or no rows at all:
   every customer gets the same probability, the observed churn rate shrunk
-  towards ``DEFAULT_PRIOR_CHURN_RATE`` with ``PRIOR_PSEUDO_ROWS`` pseudo-rows.
+  towards ``default_prior_churn_rate()`` with ``PRIOR_PSEUDO_ROWS`` pseudo-rows.
   This keeps a tiny or brand-new bank scoring; the metadata says so.
 
 Calibration is out of time (``fit_churn_model``), when the smaller class has >=
 ``MIN_CLASS_ROWS_TO_CALIBRATE`` rows; below that, calibration would overfit and
 the (already probabilistic) estimator is used as is. The model is applied to
-month ends at least ``LABEL_HORIZON_MONTHS`` after its last labelled one (the
+month ends at least the label horizon (var ``churn_label_horizon_months``) after
+its last labelled one (the
 test window, and every scored month), so it is calibrated the same way: the
 latest ``CALIBRATION_MONTHS`` labelled month end(s) of the training rows are
 scored by an estimator fitted only on the month ends at least
@@ -40,6 +41,7 @@ baseline (scoring.baseline); the stored model is the one measured.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -55,21 +57,22 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from scoring.baseline import fit_rule_rates, rule_probability
+from scoring.business_rules import business_rules
 from scoring.evaluation import score_report
 from scoring.features import FEATURE_COLUMNS
 from scoring.reason_codes import reference_values
 
-# BRIEF.md: a typical bank loses about 25% of its customers a year, i.e. about
-# 6.9% over the 3-month label horizon: 1 - 0.75 ** (3 / 12).
-DEFAULT_PRIOR_CHURN_RATE = 1.0 - 0.75 ** (3 / 12)
+# The industry's rule of thumb: a bank loses about 25% of its customers a year (about
+# 6.9% over a 3-month label horizon); the prior of the churn rate on tiny data.
+ANNUAL_CHURN_RATE_PRIOR = 0.25
 PRIOR_PSEUDO_ROWS = 10
 MIN_ROWS_FOR_BOOSTING = 1_000
 MIN_CLASS_ROWS_FOR_BOOSTING = 50
 MIN_CLASS_ROWS_TO_CALIBRATE = 20
 CALIBRATION_FOLDS = 3
 RANDOM_STATE = 0
-# METRICS.md "Churn label": churn in M+1..M+3; the out-of-time split leaves this gap.
-LABEL_HORIZON_MONTHS = 3
+# The out-of-time split leaves a gap of the label horizon (var churn_label_horizon_months,
+# docs/metrics.md "Churn label"), read from the dbt project by business_rules().
 TEST_MONTHS = 2
 # Out-of-time calibration: the latest labelled month end of the training rows, scored
 # by an estimator fitted on the month ends before it; the map is then applied to the
@@ -82,14 +85,9 @@ CALIBRATION_REFIT = True
 CALIBRATION_METHODS = ("recent_months", "folds")
 # log-odds are clipped here before the Platt map (probabilities of exactly 0 or 1)
 LOG_ODDS_CLIP = 1e-6
-# Month ends whose 3-month look-back windows reach before the data's first month.
-WARMUP_MONTHS = 3
 
-# METRICS.md puts the band cut-offs in a seed; these are the defaults until the
-# caller passes the seed's values. low: p < 0.2, medium: 0.2 <= p < 0.5, high: p >= 0.5.
-DEFAULT_LOW_CUTOFF = 0.2
-DEFAULT_HIGH_CUTOFF = 0.5
-RISK_BANDS = ("low", "medium", "high")
+# A risk band as the seed churn_risk_bands holds it: (churn_risk_band, min_churn_probability).
+RiskBand = tuple[str, float]
 
 # Part of the model's identity (model_store.model_version): change it whenever the
 # estimators or their settings change, so a stored model is never reused wrongly.
@@ -194,12 +192,15 @@ class TrainingResult:
     reason_reference: pd.Series | None = None
 
 
-def assemble_training_set(panel: pd.DataFrame, warmup_months: int = WARMUP_MONTHS) -> pd.DataFrame:
+def assemble_training_set(panel: pd.DataFrame, warmup_months: int | None = None) -> pd.DataFrame:
     """Labelled panel rows (``churn_label_3m`` not NULL) of customers with an open
     account at that month end, the same population that is scored; the label becomes
-    the column ``churned``. The first ``warmup_months`` months of the data are left
-    out: there every customer's look-back windows are cut short by the start of the
-    history (no trend, no activity history), a state no scored month is in."""
+    the column ``churned``. The first ``warmup_months`` months of the data (default: the
+    signals' look-back, var churn_signal_months) are left out: there every customer's
+    look-back windows are cut short by the start of the history (no trend, no activity
+    history), a state no scored month is in."""
+    if warmup_months is None:
+        warmup_months = business_rules().churn_signal_months
     months = pd.to_datetime(panel["month_start_date"])
     warm = months >= months.min() + pd.DateOffset(months=warmup_months) if len(panel) else True
     keep = panel["has_row"] & panel["has_open_account"] & panel["churn_label_3m"].notna() & warm
@@ -208,9 +209,16 @@ def assemble_training_set(panel: pd.DataFrame, warmup_months: int = WARMUP_MONTH
     return training.sort_values(["month_start_date", "customer_id"], ignore_index=True)
 
 
+def default_prior_churn_rate() -> float:
+    """``ANNUAL_CHURN_RATE_PRIOR`` over the label horizon: 1 - 0.75 ** (3 / 12) = 6.9%."""
+    horizon_months = business_rules().churn_label_horizon_months
+    return 1.0 - (1.0 - ANNUAL_CHURN_RATE_PRIOR) ** (horizon_months / 12)
+
+
 def prior_rate(positives: int, rows: int) -> float:
     """Observed churn rate shrunk towards the default prior."""
-    return (positives + PRIOR_PSEUDO_ROWS * DEFAULT_PRIOR_CHURN_RATE) / (rows + PRIOR_PSEUDO_ROWS)
+    prior = default_prior_churn_rate()
+    return (positives + PRIOR_PSEUDO_ROWS * prior) / (rows + PRIOR_PSEUDO_ROWS)
 
 
 def choose_model_kind(labels: pd.Series) -> str:
@@ -326,12 +334,15 @@ def fit_churn_model(
 def out_of_time_split(
     training: pd.DataFrame,
     test_month_count: int = TEST_MONTHS,
-    gap_months: int = LABEL_HORIZON_MONTHS,
+    gap_months: int | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The latest ``test_month_count`` labelled month ends for testing; for training,
-    the month ends at least ``gap_months`` before the first test month. The gap is the
-    label horizon: a training label of month M looks at M+1..M+3, so without the gap
-    the training labels would already see the test months' outcomes."""
+    the month ends at least ``gap_months`` before the first test month. The gap is by
+    default the label horizon (var churn_label_horizon_months): a training label of
+    month M looks at M+1..M+3, so without the gap the training labels would already
+    see the test months' outcomes."""
+    if gap_months is None:
+        gap_months = business_rules().churn_label_horizon_months
     months = sorted(training["month_start_date"].unique())
     if len(months) < 2:
         return training.iloc[0:0], training.iloc[0:0]
@@ -396,7 +407,8 @@ def train_churn_model(
         metrics = {"evaluated": False, "reason": "too few labelled month ends for the split"}
         notes.append(
             "not evaluated out of time: fewer labelled month ends than test months + "
-            f"{LABEL_HORIZON_MONTHS}-month gap + 1; fitted on every labelled row"
+            f"{business_rules().churn_label_horizon_months}-month gap + 1; fitted on every "
+            "labelled row"
         )
     if model.kind == "prior_rate":
         notes.append(
@@ -416,17 +428,15 @@ def train_churn_model(
     )
 
 
-def risk_bands(
-    probabilities: np.ndarray | pd.Series,
-    low_cutoff: float = DEFAULT_LOW_CUTOFF,
-    high_cutoff: float = DEFAULT_HIGH_CUTOFF,
-) -> np.ndarray:
-    """low: p < low_cutoff; medium: low_cutoff <= p < high_cutoff; high: p >= high_cutoff."""
-    if not 0.0 <= low_cutoff <= high_cutoff <= 1.0:
+def risk_bands(probabilities: np.ndarray | pd.Series, bands: Sequence[RiskBand]) -> np.ndarray:
+    """Each probability's band: the band with the highest minimum at or below it (the
+    seed churn_risk_bands, ordered by minimum; the first must start at 0)."""
+    minimums = [minimum for _, minimum in bands]
+    if not bands or minimums[0] != 0.0 or minimums != sorted(minimums) or minimums[-1] > 1.0:
         raise ValueError(
-            f"risk band cut-offs must satisfy 0 <= low <= high <= 1, got {low_cutoff}, {high_cutoff}"
+            f"risk bands must start at 0 and have ascending minimums within [0, 1], got {bands}"
         )
     values = np.asarray(probabilities, dtype=float)
-    return np.select(
-        [values < low_cutoff, values < high_cutoff], ["low", "medium"], default="high"
-    ).astype(object)
+    upper_bands = bands[1:]
+    index = np.searchsorted([minimum for _, minimum in upper_bands], values, side="right")
+    return np.array([name for name, _ in bands], dtype=object)[index]

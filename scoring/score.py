@@ -19,7 +19,7 @@ import pandas as pd
 
 from include.config import Settings
 from scoring import model_store, warehouse_io
-from scoring.churn_model import RISK_BANDS, risk_bands
+from scoring.churn_model import risk_bands
 from scoring.cli import run_dated_job
 from scoring.customer_value import VALUE_COLUMNS, predict_lifetime_value, value_summary
 from scoring.drift import drift_report, drift_warnings, references_from_dict
@@ -86,7 +86,7 @@ def score_customers(
     population = current_population(panel, month)
 
     probabilities = models.churn.predict_probability(population)
-    low, high = warehouse_io.read_risk_band_cutoffs(settings.warehouse_path)
+    bands = warehouse_io.read_risk_bands(settings.warehouse_path)
     reasons = top_reasons(
         reason_contributions(models.churn.predict_probability, population, models.reason_reference),
         population,
@@ -102,7 +102,7 @@ def score_customers(
             "customer_id": population["customer_id"].astype(str).to_numpy(),
             "feature_month_start_date": [month] * rows,
             "churn_probability": probabilities,
-            "churn_risk_band": risk_bands(probabilities, low, high),
+            "churn_risk_band": risk_bands(probabilities, bands),
             **{column: reasons[column].to_numpy() for column in reasons.columns},
             **{column: values[column].to_numpy() for column in VALUE_COLUMNS},
             "segment_id": segments["segment_id"].to_numpy(),
@@ -112,7 +112,8 @@ def score_customers(
             "scored_at": pd.Series([stamp] * rows, dtype="datetime64[us]"),
         }
     )
-    written = warehouse_io.write_scores(settings.warehouse_path, score_date, scores)
+    band_names = [name for name, _ in bands]
+    written = warehouse_io.write_scores(settings.warehouse_path, score_date, scores, band_names)
 
     current = population.assign(**{SCORE_VARIABLE: probabilities})
     report = drift_report(references_from_dict(metadata["drift_references"]), current)
@@ -132,7 +133,7 @@ def score_customers(
         "feature_month": str(month),
         "feature_month_complete": complete,
         "customers_scored": written,
-        "risk_band_counts": {band: int(band_counts.get(band, 0)) for band in RISK_BANDS},
+        "risk_band_counts": {band: int(band_counts.get(band, 0)) for band in band_names},
         "mean_churn_probability": float(probabilities.mean()) if written else None,
         "mean_predicted_value_12m": float(np.nanmean(values["predicted_value_12m"]))
         if written and values["predicted_value_12m"].notna().any()

@@ -230,16 +230,8 @@ def train_models(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]
 
 
 def _lifetime_value_metadata(model: Any) -> dict[str, Any] | None:
-    if model is None:
-        return None
-    return {
-        "bgnbd": vars(model.bgnbd),
-        "gamma_gamma": vars(model.gamma_gamma),
-        "fitted_customers": model.fitted_customers,
-        "repeat_customers": model.repeat_customers,
-        "gamma_gamma_usable": model.gamma_gamma_usable,
-        "fallback_value_per_occasion": model.fallback_value_per_occasion,
-    }
+    # parameters and the counts of customers left out of Gamma-Gamma (zero / negative value)
+    return None if model is None else model.report()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,14 @@ process per file; run writers in the ``duckdb_writer`` pool).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from include.warehouse import connect
-from scoring.churn_model import RISK_BANDS
+from scoring.churn_model import RiskBand
 from scoring.customer_value import ACTIVITY_COLUMNS
 from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
 
@@ -174,28 +175,25 @@ def read_customer_holdings(warehouse_path: Path) -> pd.DataFrame:
         con.close()
 
 
-def read_risk_band_cutoffs(warehouse_path: Path) -> tuple[float, float]:
-    """(low, high) cut-offs from the seed churn_risk_bands, its bands ordered by their
-    minimum probability: low below the second band's minimum, high from the third's."""
+def read_risk_bands(warehouse_path: Path) -> tuple[RiskBand, ...]:
+    """The seed churn_risk_bands as (band, minimum probability), by minimum."""
     con = connect(warehouse_path)
     try:
-        minimums = [
-            float(value)
-            for (value,) in con.execute(
-                "select cast(min_churn_probability as double) from seeds.churn_risk_bands "
-                "order by min_churn_probability"
+        bands = tuple(
+            (str(name), float(minimum))
+            for name, minimum in con.execute(
+                "select churn_risk_band, cast(min_churn_probability as double)"
+                " from seeds.churn_risk_bands order by min_churn_probability"
             ).fetchall()
-        ]
+        )
     finally:
         con.close()
-    if len(minimums) != 3:
-        raise LookupError(
-            f"{warehouse_path}: seeds.churn_risk_bands has {len(minimums)} bands, expected 3"
-        )
-    return minimums[1], minimums[2]
+    if not bands:
+        raise LookupError(f"{warehouse_path}: seeds.churn_risk_bands has no bands")
+    return bands
 
 
-def check_scores_frame(scores: pd.DataFrame) -> None:
+def check_scores_frame(scores: pd.DataFrame, band_names: Sequence[str]) -> None:
     """Fail naming the row and column of the first value that breaks the table contract."""
     expected = [name for name, _ in SCORE_COLUMNS]
     if list(scores.columns) != expected:
@@ -211,12 +209,12 @@ def check_scores_frame(scores: pd.DataFrame) -> None:
         raise ValueError(
             f"scores frame: row {row}, column churn_probability: {probability[row]} not in [0, 1]"
         )
-    bad_band = ~scores["churn_risk_band"].isin(RISK_BANDS).to_numpy()
+    bad_band = ~scores["churn_risk_band"].isin(band_names).to_numpy()
     if bad_band.any():
         row = int(bad_band.argmax())
         raise ValueError(
             f"scores frame: row {row}, column churn_risk_band: "
-            f"{scores['churn_risk_band'].iloc[row]!r} not in {RISK_BANDS}"
+            f"{scores['churn_risk_band'].iloc[row]!r} not in {tuple(band_names)}"
         )
     duplicated = scores.duplicated(["score_date", "customer_id"]).to_numpy()
     if duplicated.any():
@@ -268,10 +266,13 @@ def _replace_date(
         con.close()
 
 
-def write_scores(warehouse_path: Path, score_date: date, scores: pd.DataFrame) -> int:
+def write_scores(
+    warehouse_path: Path, score_date: date, scores: pd.DataFrame, band_names: Sequence[str]
+) -> int:
     """Replace ``score_date``'s rows of scores.customer_scores by ``scores`` in one
-    transaction; returns the number of rows written. Every row must carry score_date."""
-    check_scores_frame(scores)
+    transaction; returns the number of rows written. Every row must carry score_date and a
+    band of ``band_names`` (the seed churn_risk_bands)."""
+    check_scores_frame(scores, band_names)
     other_dates = pd.to_datetime(scores["score_date"]).dt.date.ne(score_date).to_numpy()
     if other_dates.any():
         row = int(other_dates.argmax())

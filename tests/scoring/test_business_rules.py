@@ -43,7 +43,7 @@ OWNED_MODULES = (
     "business_rules.py",
 )
 # Known copies outside these modules, left to their owners (see scoring/README.md).
-KNOWN_COPIES = {("churn_model.py", "low"), ("churn_model.py", "medium"), ("churn_model.py", "high")}
+KNOWN_COPIES: set[tuple[str, str]] = set()
 
 
 def copy_project(target: Path) -> Path:

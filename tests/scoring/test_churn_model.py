@@ -9,11 +9,11 @@ from sklearn.metrics import roc_auc_score
 
 from scoring.baseline import SIGNAL_FIGURES
 from scoring.churn_model import (
-    DEFAULT_PRIOR_CHURN_RATE,
     PriorRateModel,
     assemble_training_set,
     calibration_split,
     choose_model_kind,
+    default_prior_churn_rate,
     fit_churn_model,
     out_of_time_split,
     risk_bands,
@@ -221,7 +221,9 @@ def test_a_single_class_falls_back_to_the_prior_rate() -> None:
     assert isinstance(result.model.estimator, PriorRateModel)
     # 0 churners in 30 rows (3 months: too few to split, so all are used),
     # shrunk with 10 pseudo-rows at the default prior
-    expected = 10 * DEFAULT_PRIOR_CHURN_RATE / 40
+    # 25 % a year over the 3-month label horizon
+    assert default_prior_churn_rate() == pytest.approx(1 - 0.75**0.25)
+    expected = 10 * default_prior_churn_rate() / 40
     assert result.model.predict_probability(training) == pytest.approx([expected] * 30)
     assert any("prior-rate" in note for note in result.notes)
 
@@ -231,7 +233,7 @@ def test_no_labelled_rows_still_gives_a_model() -> None:
     result = train_churn_model(empty)
     assert result.model.kind == "prior_rate"
     assert not result.metrics["evaluated"]
-    assert result.model.estimator.rate == pytest.approx(DEFAULT_PRIOR_CHURN_RATE)
+    assert result.model.estimator.rate == pytest.approx(default_prior_churn_rate())
     assert result.training_rows == 0 and result.first_month is None
     assert result.positive_rate is None and result.reason_reference is None
 
@@ -255,19 +257,30 @@ def test_missing_feature_column_is_named() -> None:
         )
 
 
-def test_risk_bands_use_the_cut_offs() -> None:
+def test_risk_bands_use_the_seeds_bands() -> None:
     probabilities = np.array([0.0, 0.19, 0.2, 0.49, 0.5, 1.0])
-    assert list(risk_bands(probabilities)) == ["low", "low", "medium", "medium", "high", "high"]
-    assert list(risk_bands(probabilities, 0.1, 0.9)) == [
+    bands = (("low", 0.0), ("medium", 0.2), ("high", 0.5))
+    assert list(risk_bands(probabilities, bands)) == [
+        "low",
         "low",
         "medium",
         "medium",
-        "medium",
-        "medium",
+        "high",
         "high",
     ]
-    with pytest.raises(ValueError, match="cut-offs"):
-        risk_bands(probabilities, 0.6, 0.5)
+    renamed = (("green", 0.0), ("amber", 0.1), ("red", 0.9))
+    assert list(risk_bands(probabilities, renamed)) == [
+        "green",
+        "amber",
+        "amber",
+        "amber",
+        "amber",
+        "red",
+    ]
+    with pytest.raises(ValueError, match="ascending"):
+        risk_bands(probabilities, (("low", 0.0), ("high", 0.6), ("medium", 0.5)))
+    with pytest.raises(ValueError, match="start at 0"):
+        risk_bands(probabilities, (("low", 0.1), ("high", 0.6)))
 
 
 def drifting_training_set(

@@ -90,6 +90,9 @@ def test_the_first_model_is_promoted(trained) -> None:
 
     assert models.segments is not None and len(summary["segments"]) == 6
     assert models.lifetime_value is not None and summary["lifetime_value"]["gamma_gamma_usable"]
+    # the customers left out of Gamma-Gamma are counted by reason in the metadata
+    left_out = summary["lifetime_value"]["gamma_gamma_left_out"]
+    assert set(left_out) == {"no_repeat_transactions", "zero_mean_value", "negative_mean_value"}
     assert summary["notes"] == []
 
 

@@ -18,7 +18,7 @@ from scoring.warehouse_io import (
     read_customer_activity,
     read_customer_holdings,
     read_customer_months,
-    read_risk_band_cutoffs,
+    read_risk_bands,
     read_scores,
     read_signal_months,
     write_drift,
@@ -26,6 +26,9 @@ from scoring.warehouse_io import (
 )
 
 STAMP = datetime(2024, 7, 1, 3, 0)
+
+
+BAND_NAMES = ("low", "medium", "high")
 
 
 def scores(score_date: date, customers: list[str], probability: float, run_id: str) -> pd.DataFrame:
@@ -87,20 +90,20 @@ def test_write_is_idempotent_and_keeps_history(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     first, second = date(2024, 6, 30), date(2024, 7, 1)
 
-    assert write_scores(path, first, scores(first, ["A", "B", "C"], 0.1, "run1")) == 3
+    assert write_scores(path, first, scores(first, ["A", "B", "C"], 0.1, "run1"), BAND_NAMES) == 3
     once = stored(path)
-    write_scores(path, first, scores(first, ["A", "B", "C"], 0.1, "run1"))
+    write_scores(path, first, scores(first, ["A", "B", "C"], 0.1, "run1"), BAND_NAMES)
     assert len(stored(path)) == 3
     pd.testing.assert_frame_equal(stored(path), once)
 
     # re-scoring a date replaces its rows (even with fewer customers)
-    write_scores(path, first, scores(first, ["A", "B"], 0.7, "run2"))
+    write_scores(path, first, scores(first, ["A", "B"], 0.7, "run2"), BAND_NAMES)
     after = stored(path)
     assert list(after["customer_id"]) == ["A", "B"]
     assert set(after["run_id"]) == {"run2"} and set(after["churn_risk_band"]) == {"high"}
 
     # another date is added as history
-    write_scores(path, second, scores(second, ["A", "B", "D"], 0.3, "run3"))
+    write_scores(path, second, scores(second, ["A", "B", "D"], 0.3, "run3"), BAND_NAMES)
     history = stored(path)
     assert history.groupby("score_date").size().to_dict() == {
         pd.Timestamp(first): 2,
@@ -128,7 +131,7 @@ def test_drift_write_is_idempotent_per_date(tmp_path: Path) -> None:
 
 def test_tables_have_exactly_the_contract_columns(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
-    write_scores(path, date(2024, 6, 30), scores(date(2024, 6, 30), ["A"], 0.1, "r"))
+    write_scores(path, date(2024, 6, 30), scores(date(2024, 6, 30), ["A"], 0.1, "r"), BAND_NAMES)
     write_drift(path, date(2024, 6, 30), drift(date(2024, 6, 30), "r"))
     con = duckdb.connect(str(path), read_only=True)
     try:
@@ -165,43 +168,47 @@ def test_a_table_from_an_older_contract_is_refused(tmp_path: Path) -> None:
     finally:
         con.close()
     with pytest.raises(LookupError, match="differ from the contract"):
-        write_scores(path, date(2024, 6, 30), scores(date(2024, 6, 30), ["A"], 0.1, "r"))
+        write_scores(
+            path, date(2024, 6, 30), scores(date(2024, 6, 30), ["A"], 0.1, "r"), BAND_NAMES
+        )
 
 
 def test_bad_rows_are_rejected_and_nothing_is_written(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     day = date(2024, 6, 30)
-    write_scores(path, day, scores(day, ["A"], 0.1, "good"))
+    write_scores(path, day, scores(day, ["A"], 0.1, "good"), BAND_NAMES)
     bad = scores(day, ["A", "B"], 0.1, "bad")
     bad.loc[1, "churn_probability"] = 1.5
     with pytest.raises(ValueError, match="row 1, column churn_probability"):
-        write_scores(path, day, bad)
+        write_scores(path, day, bad, BAND_NAMES)
     duplicate = scores(day, ["A", "A"], 0.1, "bad")
     with pytest.raises(ValueError, match="row 1, column customer_id"):
-        write_scores(path, day, duplicate)
+        write_scores(path, day, duplicate, BAND_NAMES)
     with pytest.raises(ValueError, match="score_date"):
-        write_scores(path, date(2024, 7, 1), scores(day, ["A"], 0.1, "bad"))
+        write_scores(path, date(2024, 7, 1), scores(day, ["A"], 0.1, "bad"), BAND_NAMES)
     no_band = scores(day, ["A", "B"], 0.1, "bad")
     no_band.loc[0, "churn_risk_band"] = "very high"
     with pytest.raises(ValueError, match="row 0, column churn_risk_band"):
-        write_scores(path, day, no_band)
+        write_scores(path, day, no_band, BAND_NAMES)
     no_model = scores(day, ["A", "B"], 0.1, "bad")
     no_model.loc[1, "model_version"] = None
     with pytest.raises(ValueError, match="row 1, column model_version: NULL"):
-        write_scores(path, day, no_model)
+        write_scores(path, day, no_model, BAND_NAMES)
     with pytest.raises(ValueError, match="columns"):
-        write_scores(path, day, scores(day, ["A"], 0.1, "bad").drop(columns=["segment_name"]))
+        write_scores(
+            path, day, scores(day, ["A"], 0.1, "bad").drop(columns=["segment_name"]), BAND_NAMES
+        )
     assert list(stored(path)["run_id"]) == ["good"]
 
 
 def test_failed_insert_rolls_back_the_delete(tmp_path: Path) -> None:
     path = tmp_path / "bank.duckdb"
     day = date(2024, 6, 30)
-    write_scores(path, day, scores(day, ["A", "B"], 0.1, "good"))
+    write_scores(path, day, scores(day, ["A", "B"], 0.1, "good"), BAND_NAMES)
     broken = scores(day, ["C"], 0.1, "bad")
     broken["scored_at"] = ["not a timestamp"]  # passes the frame checks, fails the cast
     with pytest.raises(duckdb.Error):
-        write_scores(path, day, broken)
+        write_scores(path, day, broken, BAND_NAMES)
     assert list(stored(path)["run_id"]) == ["good", "good"]
 
 
@@ -321,7 +328,7 @@ def test_read_customer_holdings_and_cutoffs(tmp_path: Path) -> None:
         "B": {"product_depth": 1.0},
         "C": {"product_depth": 0.0},
     }
-    assert read_risk_band_cutoffs(path) == (0.15, 0.40)
+    assert read_risk_bands(path) == (("low", 0.0), ("medium", 0.15), ("high", 0.40))
 
 
 def test_scoring_reads_marts_and_seeds_only() -> None:
