@@ -4,7 +4,8 @@ them only when they are at least as good as the approved ones.
 One call (the monthly training DAG's task, or the CLI) fits, on the warehouse as of
 ``as_of``:
 
-- the churn model on the METRICS.md label (fct_customer_signal_months.churn_label_3m),
+- the churn model on the label of docs/metrics.md "Churn label"
+  (fct_customer_signal_months.churn_label_3m),
   evaluated out of time beside the rule baseline (scoring.churn_model);
 - the reason-code reference (scoring.reason_codes);
 - behaviour segments on the latest complete month's customers, matched to the
