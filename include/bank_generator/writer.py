@@ -278,20 +278,43 @@ class LandingWriter:
             copies.append(copy)
         return copies
 
-    def write_manifest(self, path: Path) -> dict[str, int]:
-        """The manifest, sorted by file, line and kind; returns the count of each kind."""
-        names = {number: rel for rel, number in self.file_number.items()}
-        entries = [(copy, "", dirt.REDELIVERED, "") for copy in self.copies]
-        for file_id, line, kind, column in self.manifest:
-            entries += [
-                (names[f], str(n), KIND_CODES[k], COLUMN_NAMES[c])
-                for f, n, k, c in zip(
-                    file_id.tolist(), line.tolist(), kind.tolist(), column.tolist(), strict=True
+    def write_manifest(self, path: Path, chunk: int = 100_000) -> dict[str, int]:
+        """The manifest, sorted by file, line and kind (sorted as arrays and written in
+        chunks, so it never becomes millions of Python rows); returns the count of
+        each kind."""
+        files = list(self.file_number)
+        parts = list(self.manifest)
+        for copy in self.copies:
+            files.append(copy)
+            parts.append(
+                (
+                    np.array([len(files) - 1], np.int32),
+                    np.zeros(1, np.int64),
+                    np.array([KIND_CODES.index(dirt.REDELIVERED)], np.int8),
+                    np.zeros(1, np.int16),
                 )
-            ]
-        entries.sort(key=lambda m: (m[0], int(m[1] or 0), m[2]))
+            )
+        file_rank = np.argsort(np.argsort(np.array(files, dtype=object)))
+        kind_rank = np.argsort(np.argsort(np.array(KIND_CODES)))
+        if parts:
+            file_id, line, kind, column = (np.concatenate(x) for x in zip(*parts, strict=True))
+        else:
+            file_id = line = kind = column = np.zeros(0, np.int64)
+        order = np.lexsort((kind_rank[kind], line, file_rank[file_id]))
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(dirt.MANIFEST_COLUMNS)
-            writer.writerows(entries)
-        return dict(sorted(Counter(entry[2] for entry in entries).items()))
+            for start in range(0, len(order), chunk):
+                at = order[start : start + chunk]
+                writer.writerows(
+                    (files[f], str(n) if n else "", KIND_CODES[k], COLUMN_NAMES[c])
+                    for f, n, k, c in zip(
+                        file_id[at].tolist(),
+                        line[at].tolist(),
+                        kind[at].tolist(),
+                        column[at].tolist(),
+                        strict=True,
+                    )
+                )
+        counts = np.bincount(kind.astype(np.int64), minlength=len(KIND_CODES))
+        return {KIND_CODES[i]: int(counts[i]) for i in np.argsort(KIND_CODES) if counts[i]}
