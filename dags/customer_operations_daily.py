@@ -16,8 +16,13 @@ from cosmos import (
     ProjectConfig,
     RenderConfig,
 )
-from cosmos.constants import InvocationMode, LoadMode, TestBehavior
-from pipeline_defaults import DEFAULT_ARGS, WRITER_TASK_ARGS
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from pipeline_defaults import (
+    DEFAULT_ARGS,
+    WRITER_TASK_ARGS,
+    dbt_execution_mode,
+    watch_after_the_build,
+)
 
 from include.config import DBT_PROJECT_DIR, load_settings
 
@@ -33,7 +38,16 @@ DBT_PROFILE = ProfileConfig(
     target_name="duckdb",
     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
 )
-DBT_EXECUTION = ExecutionConfig(invocation_mode=InvocationMode.DBT_RUNNER)
+# Watcher: one `dbt build` per group (its producer task), tests included, and one
+# sensor task per node for status and retries; a retried node runs dbt alone (like
+# local mode). Local: one task starting dbt per node, tests run with their model.
+WATCHER = dbt_execution_mode() == "watcher"
+DBT_EXECUTION = ExecutionConfig(
+    execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
+    invocation_mode=InvocationMode.DBT_RUNNER,
+)
+# Watcher mode has no per-node `dbt build` task: each test gets its own sensor task.
+TEST_BEHAVIOR = TestBehavior.AFTER_EACH if WATCHER else TestBehavior.BUILD
 DBT_OPERATOR_ARGS = {
     **WRITER_TASK_ARGS,
     # Marts are computed as of the business date, never as of "now".
@@ -44,22 +58,23 @@ DBT_OPERATOR_ARGS = {
 def dbt_task_group(group_id: str, **selection: list[str]) -> DbtTaskGroup:
     """A cosmos task group over part of the project, rendered from the pre-built manifest.
 
-    Each node runs `dbt build` (the model and its tests); a test over two models
+    One task per dbt node, in the writer pool. A test over two models
     (relationships) becomes its own task, run once both models exist.
     """
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=DBT_PROJECT,
         profile_config=DBT_PROFILE,
         execution_config=DBT_EXECUTION,
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
+            test_behavior=TEST_BEHAVIOR,
             should_detach_multiple_parents_tests=True,
             **selection,
         ),
         operator_args=DBT_OPERATOR_ARGS,
     )
+    return watch_after_the_build(group) if WATCHER else group
 
 
 @dag(

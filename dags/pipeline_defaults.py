@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from include.warehouse import WRITER_POOL
+
+if TYPE_CHECKING:
+    from airflow.sdk import TaskGroup
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -14,3 +19,48 @@ DEFAULT_ARGS = {
 
 # Every task that writes the DuckDB warehouse runs in this one-slot pool.
 WRITER_TASK_ARGS = {"pool": WRITER_POOL}
+
+# How cosmos runs dbt, from the environment variable DBT_EXECUTION_MODE:
+#   "watcher" (default): one `dbt build` per task group (the producer task); one
+#       sensor task per model, seed, snapshot and test shows its status and, on
+#       retry, re-runs that node alone.
+#   "local": one task per node, each starting dbt (`dbt build --select <node>`).
+# BENCHMARKS.md "Orchestration" has the figures behind the default.
+DBT_EXECUTION_MODES = ("watcher", "local")
+
+
+def dbt_execution_mode(environ: dict[str, str] | None = None) -> str:
+    """The configured execution mode, refused with the allowed values when unknown."""
+    env = os.environ if environ is None else environ
+    mode = env.get("DBT_EXECUTION_MODE", "watcher").strip().lower()
+    if mode not in DBT_EXECUTION_MODES:
+        allowed = ", ".join(DBT_EXECUTION_MODES)
+        raise ValueError(f"DBT_EXECUTION_MODE={mode!r} is not one of: {allowed}")
+    return mode
+
+
+def watch_after_the_build(group: TaskGroup) -> TaskGroup:
+    """Start a watcher task group's sensors once its `dbt build` (the producer) has ended.
+
+    Cosmos starts the first sensors of a task group beside the producer, to show each
+    node as dbt finishes it. Here every task of the group is in the one-slot writer
+    pool, so the producer holds the slot for the whole build and no sensor could run
+    meanwhile anyway; and where tasks run one after the other (``airflow dags test``)
+    a sensor started first would wait for a producer that never starts. So the root
+    sensors run after the producer, whatever its outcome ("all_done"): a node that
+    failed fails its task, which on retry runs dbt for that node alone (cosmos's
+    fallback), and a retried producer skips so the sensors fall back the same way.
+    """
+    tasks = list(group.iter_tasks())
+    producers = [task for task in tasks if task.task_id.endswith(".dbt_producer_watcher")]
+    if not producers:
+        return group
+    (producer,) = producers
+    in_group = {task.task_id for task in tasks}
+    for task in tasks:
+        if task is producer or task.task_id in producer.downstream_task_ids:
+            continue
+        if not set(task.upstream_task_ids) & in_group:
+            producer >> task
+            task.trigger_rule = "all_done"
+    return group

@@ -80,3 +80,46 @@ def test_importing_dags_does_no_database_work(monkeypatch, dbt_manifest: Path) -
     monkeypatch.setattr(duckdb, "connect", refuse)
     bag = BundleDagBag(dag_folder=DAGS_FOLDER, bundle_path=DAGS_FOLDER)
     assert bag.import_errors == {}
+
+
+def test_dbt_runs_once_per_group_and_every_model_keeps_its_own_task(dag_bag) -> None:
+    """Watcher mode (the default): one producer task runs `dbt build` for its group;
+    each model still has a task of its own, for its status and retries."""
+    import os
+
+    if os.environ.get("DBT_EXECUTION_MODE", "watcher").lower() == "local":
+        pytest.skip("DBT_EXECUTION_MODE=local: one task per node, no producer")
+    dag = dag_bag.dags["customer_operations_daily"]
+    for group in ("transform", "scored_marts"):
+        producer = dag.get_task(f"{group}.dbt_producer_watcher")
+        assert producer.pool == "duckdb_writer"
+        assert producer.retries >= 1
+        in_group = [t for t in dag.tasks if t.task_id.startswith(f"{group}.")]
+        ids = {t.task_id for t in in_group}
+        sensors = [t for t in in_group if t is not producer and t.task_type != "EmptyOperator"]
+        assert sensors
+        for sensor in sensors:
+            upstream_in_group = set(sensor.upstream_task_ids) & ids
+            # the first sensors wait for the build to end, whatever its outcome
+            if upstream_in_group == {producer.task_id}:
+                assert sensor.trigger_rule == "all_done", sensor.task_id
+            assert upstream_in_group, f"{sensor.task_id} could start before the build"
+    task_ids = set(dag.task_ids)
+    for name in ("stg_core_banking__balances", "fct_customer_months", "mart_customer_360"):
+        assert any(
+            f".{name}." in task_id or task_id.endswith(f".{name}_run") for task_id in task_ids
+        ), name
+
+
+def test_execution_mode_is_watcher_by_default_and_refuses_unknown_values() -> None:
+    import sys
+
+    sys.path.insert(0, str(DAGS_FOLDER))
+    try:
+        from pipeline_defaults import dbt_execution_mode
+    finally:
+        sys.path.remove(str(DAGS_FOLDER))
+    assert dbt_execution_mode({}) == "watcher"
+    assert dbt_execution_mode({"DBT_EXECUTION_MODE": "Local"}) == "local"
+    with pytest.raises(ValueError, match="DBT_EXECUTION_MODE='threads' is not one of"):
+        dbt_execution_mode({"DBT_EXECUTION_MODE": "threads"})
