@@ -8,8 +8,10 @@
     disappears from a later snapshot keeps its last delivered row, so history
     (old accounts on retired products) stays joinable.
 
-    Adds the column _delivery_rank (always 1); staging models list their
-    columns explicitly, so it goes no further.
+    Adds the columns _delivery_rank (always 1) and _first_loaded_at (when the
+    key's first delivery was loaded: incremental models tell a key new to the
+    warehouse from a re-delivered one); staging models list their columns
+    explicitly, so they go only where a staging model passes them on.
 #}
 {% macro latest_delivery(relation, key_columns) -%}
     select ranked.*
@@ -23,7 +25,10 @@
                     landed._loaded_at desc,
                     landed._source_file desc,
                     landed._source_line desc
-            ) as _delivery_rank
+            ) as _delivery_rank,
+            min(landed._loaded_at) over (
+                partition by {{ key_columns | join(', ') }}
+            ) as _first_loaded_at
         from {{ relation }} as landed
     ) as ranked
     where ranked._delivery_rank = 1

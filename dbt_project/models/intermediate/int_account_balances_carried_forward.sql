@@ -3,43 +3,22 @@
 -- forward, else 0 (docs/metrics.md "Daily AUM"). An account is open from its opening
 -- date to the day before its closing date: the closing day's end-of-day balance
 -- is 0, so it has no row here.
+-- A drill-down view for analysts (one account's or customer's days), expanded
+-- from int_account_balance_intervals. No model reads it: month figures sum the
+-- intervals by overlap, because accounts x days is over a billion rows at a
+-- million customers. Select from it only with a filter on account_id.
 with
 
-accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
+accounts_classified as (
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
-products as (
-    select * from {{ ref('stg_reference__products') }}
-),
-
-product_categories as (
-    select * from {{ ref('product_categories') }}
-),
-
-balances as (
-    select * from {{ ref('stg_core_banking__balances') }}
+balance_intervals as (
+    select * from {{ ref('int_account_balance_intervals') }}
 ),
 
 calendar as (
     select * from {{ ref('int_calendar_days') }}
-),
-
-accounts_classified as (
-    select
-        accounts.account_id,
-        accounts.customer_id,
-        accounts.product_code,
-        products.product_category,
-        -- a product missing from the catalogue is not counted as AUM (tested with warn)
-        coalesce(product_categories.is_aum, false) as is_aum,
-        accounts.opened_date,
-        accounts.closed_date
-    from accounts
-    left join products
-        on accounts.product_code = products.product_code
-    left join product_categories
-        on products.product_category = product_categories.product_category
 ),
 
 account_days as (
@@ -60,38 +39,26 @@ account_days as (
             )
 ),
 
-delivered as (
-    select
-        account_days.*,
-        balances.balance_amount as delivered_balance_amount,
-        -- running count of delivered balances: days sharing a count share the
-        -- last delivered balance (a portable "last value ignoring nulls")
-        count(balances.balance_amount) over (
-            partition by account_days.account_id
-            order by account_days.balance_date
-            rows between unbounded preceding and current row
-        ) as balance_group
-    from account_days
-    left join balances
-        on
-            account_days.account_id = balances.account_id
-            and account_days.balance_date = balances.balance_date
-),
-
 final as (
     select
-        account_id,
-        customer_id,
-        product_code,
-        product_category,
-        is_aum,
-        balance_date,
-        coalesce(
-            max(delivered_balance_amount) over (partition by account_id, balance_group),
-            0
-        ) as balance_amount,
-        delivered_balance_amount is not null as is_balance_delivered
-    from delivered
+        account_days.account_id,
+        account_days.customer_id,
+        account_days.product_code,
+        account_days.product_category,
+        account_days.is_aum,
+        account_days.balance_date,
+        cast(coalesce(balance_intervals.balance_amount, 0) as decimal(18, 2)) as balance_amount,
+        coalesce(balance_intervals.valid_from_date = account_days.balance_date, false)
+            as is_balance_delivered
+    from account_days
+    left join balance_intervals
+        on
+            account_days.account_id = balance_intervals.account_id
+            and balance_intervals.valid_from_date <= account_days.balance_date
+            and (
+                balance_intervals.valid_to_date is null
+                or balance_intervals.valid_to_date > account_days.balance_date
+            )
 )
 
 select * from final

@@ -16,7 +16,7 @@ churn_months as (
 ),
 
 customer_months as (
-    select * from {{ ref('fct_customer_months') }}
+    select * from {{ ref('int_customer_months_aggregated') }}
 ),
 
 transactions as (
@@ -24,15 +24,7 @@ transactions as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
-),
-
-products as (
-    select * from {{ ref('stg_reference__products') }}
-),
-
-product_categories as (
-    select * from {{ ref('product_categories') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 complaints as (
@@ -64,11 +56,7 @@ aum_accounts as (
         accounts.account_id,
         accounts.customer_id
     from accounts
-    inner join products
-        on accounts.product_code = products.product_code
-    inner join product_categories
-        on products.product_category = product_categories.product_category
-    where product_categories.is_aum
+    where accounts.is_aum
 ),
 
 -- money leaving the customer's AUM accounts (see doc money_flows)
@@ -120,10 +108,8 @@ campaign_maturities as (
             windows.customer_id = accounts.customer_id
             and accounts.maturity_date >= windows.window_start_date
             and accounts.maturity_date <= windows.month_end_date
-    inner join products
-        on accounts.product_code = products.product_code
     where
-        products.product_category = 'time_deposit'
+        accounts.product_category = 'time_deposit'
         and accounts.campaign_id is not null
         and accounts.principal_amount > 0
 ),

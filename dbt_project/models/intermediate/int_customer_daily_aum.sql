@@ -1,6 +1,9 @@
 -- One row per customer and calendar day from the first day of the month their
 -- first account opened up to the as-of date: the sum of the end-of-day balances
 -- of their AUM accounts (deposits and investments), 0 on days with none open.
+-- A drill-down view for analysts like int_account_balances_carried_forward: no
+-- model reads it (month figures come from int_customer_months_aggregated).
+-- Select from it only with a filter on customer_id.
 with
 
 accounts as (

@@ -1,4 +1,4 @@
--- One row per customer and month of fct_customer_months with the churn events
+-- One row per customer and month of int_customer_months_aggregated with the churn events
 -- (docs/metrics.md "Churn"), the modelling label, the 3-month AUM trend and the
 -- lifecycle stage (docs/metrics.md "Lifecycle stage"; rules in _business_definitions.md).
 -- Value-churn thresholds are vars (churn_value_*), lifecycle thresholds the seed
@@ -12,7 +12,7 @@
 with
 
 customer_months as (
-    select * from {{ ref('fct_customer_months') }}
+    select * from {{ ref('int_customer_months_aggregated') }}
 ),
 
 reporting_months as (
@@ -20,7 +20,7 @@ reporting_months as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 lifecycle_stage_thresholds as (

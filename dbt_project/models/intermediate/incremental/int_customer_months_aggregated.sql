@@ -5,9 +5,24 @@
 -- A month is covered from its first day (or the history start) to its last day
 -- (or the as-of date); a month not covered in full is partial
 -- (is_complete_month false). Tiers "as of" a date use the latest complete month.
--- Money flows, payroll credits, fees and contribution are the sums of the
--- customer's account months (int_account_months_aggregated); dormancy
--- (docs/metrics.md "Dormant") is judged on the last covered day of the month.
+-- AUM (the balance day totals and month-end balances of the AUM accounts),
+-- money flows, payroll credits, fees and contribution are the sums of the
+-- customer's account months (int_account_months_aggregated, from balance
+-- intervals: no row per day); dormancy (docs/metrics.md "Dormant") is judged on
+-- the last covered day of the month. fct_customer_months publishes these rows;
+-- the churn intermediates read them here.
+-- Incremental (folder intermediate/incremental): a run rebuilds the months from
+-- macro months_to_rebuild_from on (the open month, the month just closed, the
+-- months late rows touch; from a customer's first month when its customer type
+-- changed or its record arrived after its accounts) and keeps the others;
+-- delete+insert on month_start_date. A change of the seed value_tier_thresholds
+-- or of the vars active_transaction_threshold, digital_channels or
+-- dormant_after_days needs `dbt build --full-refresh`.
+-- depends_on: {{ ref('int_account_balance_intervals') }}
+{{ config(
+    unique_key='month_start_date',
+    post_hook="delete from {{ this }} where month_start_date > (select max(reporting_window.as_of_date) from {{ ref('int_reporting_window') }} as reporting_window)",
+) }}
 {%- set active_threshold = var('active_transaction_threshold') %}
 {%- set dormant_after_days = var('dormant_after_days') %}
 {%- set covered_day_count = dbt.datediff(
@@ -21,7 +36,7 @@ customers as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 calendar as (
@@ -30,10 +45,6 @@ calendar as (
 
 reporting_window as (
     select * from {{ ref('int_reporting_window') }}
-),
-
-daily_aum as (
-    select * from {{ ref('int_customer_daily_aum') }}
 ),
 
 transactions as (
@@ -53,6 +64,15 @@ months as (
         calendar.month_start_date,
         calendar.month_end_date
     from calendar
+    {% if is_incremental() %}
+        where calendar.month_start_date >= {{ months_to_rebuild_from(
+            this,
+            ref('int_transactions_classified'),
+            ref('int_account_balance_intervals'),
+            ref('int_accounts_classified'),
+            extra_dates_sql=customer_months_to_rebuild_from(this),
+        ) }}
+    {% endif %}
 ),
 
 customer_first_accounts as (
@@ -93,32 +113,21 @@ customer_months as (
     cross join reporting_window
 ),
 
--- sum of daily AUM per month; days without a row (before the first account)
--- count as 0 because the average divides by the covered calendar days, not the rows
-monthly_aum as (
-    select
-        daily_aum.customer_id,
-        customer_months.month_start_date,
-        sum(daily_aum.aum_amount) as aum_day_total
-    from daily_aum
-    inner join customer_months
-        on
-            daily_aum.customer_id = customer_months.customer_id
-            and daily_aum.aum_date >= customer_months.first_covered_date
-            and daily_aum.aum_date <= customer_months.last_covered_date
-    group by daily_aum.customer_id, customer_months.month_start_date
-),
-
-month_end_aum as (
-    select
-        customer_months.customer_id,
-        customer_months.month_start_date,
-        daily_aum.aum_amount
-    from customer_months
-    inner join daily_aum
-        on
-            customer_months.customer_id = daily_aum.customer_id
-            and customer_months.last_covered_date = daily_aum.aum_date
+-- the latest customer-initiated transaction before the months rebuilt (kept rows)
+earlier_activity as (
+    {% if is_incremental() %}
+        select
+            kept.customer_id,
+            max(kept.last_customer_initiated_date) as last_customer_initiated_date
+        from {{ this }} as kept
+        where kept.month_start_date < (select min(months.month_start_date) from months)
+        group by kept.customer_id
+    {% else %}
+        select
+            cast(null as {{ dbt.type_string() }}) as customer_id,
+            cast(null as date) as last_customer_initiated_date
+        where 1 = 0
+    {% endif %}
 ),
 
 monthly_transactions as (
@@ -189,7 +198,12 @@ monthly_account_figures as (
         sum(account_months.payroll_credit_amount) as payroll_credit_amount,
         sum(account_months.margin_income_amount) as margin_income_amount,
         sum(account_months.fee_income_amount) as fee_income_amount,
-        sum(account_months.contribution_amount) as contribution_amount
+        sum(account_months.contribution_amount) as contribution_amount,
+        sum(case when account_months.is_aum then account_months.balance_day_total else 0 end)
+            as aum_day_total,
+        sum(case when account_months.is_aum then account_months.month_end_balance_amount else 0 end)
+            as month_end_aum,
+        max(account_months.loaded_at) as loaded_at
     from account_months
     group by account_months.customer_id, account_months.month_start_date
 ),
@@ -206,21 +220,29 @@ measured as (
         -- can turn 820,266.705 into 820,266.70).
         cast(
             {{ round_half_up(
-                'coalesce(monthly_aum.aum_day_total, 0)', covered_day_count, input_scale=2
+                'coalesce(monthly_account_figures.aum_day_total, 0)', covered_day_count, input_scale=2
             ) }}
             as decimal(18, 2)
         ) as month_average_aum,
-        cast(coalesce(month_end_aum.aum_amount, 0) as decimal(18, 2)) as month_end_aum,
+        cast(coalesce(monthly_account_figures.month_end_aum, 0) as decimal(18, 2)) as month_end_aum,
         cast(coalesce(monthly_transactions.customer_initiated_transaction_count, 0) as integer)
             as customer_initiated_transaction_count,
         cast(coalesce(monthly_transactions.digital_transaction_count, 0) as integer)
             as digital_transaction_count,
         -- latest customer-initiated transaction up to the month's last covered day
-        max(monthly_transactions.last_customer_initiated_date) over (
+        max(
+            coalesce(
+                monthly_transactions.last_customer_initiated_date,
+                earlier_activity.last_customer_initiated_date
+            )
+        ) over (
             partition by customer_months.customer_id
             order by customer_months.month_start_date
             rows between unbounded preceding and current row
         ) as last_customer_initiated_date,
+        -- the latest load among the month's balances and transactions (the
+        -- incremental watermark; deterministic, so a full refresh gives the same)
+        monthly_account_figures.loaded_at,
         customer_months.first_opened_date,
         customer_months.last_covered_date,
         monthly_open_accounts.customer_id is not null as has_open_account,
@@ -241,14 +263,8 @@ measured as (
         cast(coalesce(monthly_account_figures.contribution_amount, 0) as decimal(18, 2))
             as contribution_amount
     from customer_months
-    left join monthly_aum
-        on
-            customer_months.customer_id = monthly_aum.customer_id
-            and customer_months.month_start_date = monthly_aum.month_start_date
-    left join month_end_aum
-        on
-            customer_months.customer_id = month_end_aum.customer_id
-            and customer_months.month_start_date = month_end_aum.month_start_date
+    left join earlier_activity
+        on customer_months.customer_id = earlier_activity.customer_id
     left join monthly_transactions
         on
             customer_months.customer_id = monthly_transactions.customer_id
@@ -337,7 +353,8 @@ final as (
         measured.payroll_credit_amount,
         measured.margin_income_amount,
         measured.fee_income_amount,
-        measured.contribution_amount
+        measured.contribution_amount,
+        measured.loaded_at
     from inactivity as measured
     left join tiers_reached
         on

@@ -4,16 +4,27 @@
 -- A transfer between two accounts of the same customer posts two legs (landing
 -- README, core_banking/transactions) for one customer decision: only its debit
 -- leg (money leaving the source account) counts as customer-initiated.
+-- Incremental (folder intermediate/incremental): a run classifies the rows
+-- loaded since the table's latest loaded_at and the transactions of accounts
+-- delivered since (macro transactions_to_reclassify: an orphan gains its customer
+-- when its account arrives, a transfer leg its own-account flag); delete+insert
+-- on transaction_id. A change of the seed transaction_type_rules or the var
+-- digital_channels needs `dbt build --full-refresh`.
+-- depends_on: {{ ref('int_accounts_classified') }}
+{{ config(unique_key='transaction_id') }}
 {%- set digital_channels = "'" ~ var('digital_channels') | join("', '") ~ "'" %}
 
 with
 
 transactions as (
     select * from {{ ref('stg_core_banking__transactions') }}
+    {% if is_incremental() %}
+        where {{ transactions_to_reclassify(this, ref('int_accounts_classified')) }}
+    {% endif %}
 ),
 
 accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 transaction_type_rules as (
@@ -29,6 +40,7 @@ final as (
         transactions.direction,
         transactions.channel,
         transactions.counterparty_type,
+        transactions.counterparty_name,
         transactions.counterparty_bank_code,
         transactions.merchant_category,
         transactions.transaction_amount,

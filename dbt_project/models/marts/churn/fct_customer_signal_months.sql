@@ -32,15 +32,7 @@ transactions as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
-),
-
-products as (
-    select * from {{ ref('stg_reference__products') }}
-),
-
-product_categories as (
-    select * from {{ ref('product_categories') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 complaints as (
@@ -90,9 +82,7 @@ time_deposits as (
         accounts.maturity_date,
         accounts.principal_amount
     from accounts
-    inner join products
-        on accounts.product_code = products.product_code
-    where products.product_category = 'time_deposit'
+    where accounts.product_category = 'time_deposit'
 ),
 
 maturing_deposits as (
@@ -164,18 +154,14 @@ open_aum_accounts as (
         month_ends.customer_id,
         month_ends.month_start_date,
         count(*) as aum_account_count,
-        count(*) filter (where product_categories.is_investment) as investment_account_count
+        sum(case when accounts.is_investment then 1 else 0 end) as investment_account_count
     from month_ends
     inner join accounts
         on
             month_ends.customer_id = accounts.customer_id
             and accounts.opened_date <= month_ends.signal_date
             and (accounts.closed_date is null or accounts.closed_date > month_ends.signal_date)
-    inner join products
-        on accounts.product_code = products.product_code
-    inner join product_categories
-        on products.product_category = product_categories.product_category
-    where product_categories.is_aum
+    where accounts.is_aum
     group by month_ends.customer_id, month_ends.month_start_date
 ),
 

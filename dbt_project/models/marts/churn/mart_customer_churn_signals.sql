@@ -3,10 +3,10 @@
 -- complete month's churn flags and lifecycle stage. The month-window signals are
 -- those of the latest complete month in fct_customer_signal_months (windows of
 -- complete months counted back from it, int_reporting_months); the day windows
--- are re-counted here from the as-of date itself: maturities in the days after
--- it, complaints in the days up to it. Window lengths are vars churn_signal_*.
-{%- set maturity_days = var('churn_signal_maturity_days') | int %}
-{%- set complaint_days = var('churn_signal_complaint_days') | int %}
+-- (maturities in the days after the as-of date, complaints in the days up to it)
+-- are those fct_customer_signal_months counted for the as-of month, whose signal
+-- date is the as-of date itself: counted once, in one place. Window lengths are
+-- vars churn_signal_*.
 
 with
 
@@ -24,18 +24,6 @@ customer_months as (
 
 reporting_months as (
     select * from {{ ref('int_reporting_months') }}
-),
-
-accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
-),
-
-products as (
-    select * from {{ ref('stg_reference__products') }}
-),
-
-complaints as (
-    select * from {{ ref('stg_crm__complaints') }}
 ),
 
 as_of_dates as (
@@ -65,35 +53,12 @@ latest_signals as (
         on signal_months.month_start_date = latest_complete_month.month_start_date
 ),
 
--- open time deposits maturing in the churn_signal_maturity_days days after the as-of date
-maturing_deposits as (
-    select
-        accounts.customer_id,
-        count(*) as maturing_time_deposit_count,
-        sum(accounts.principal_amount) as maturing_time_deposit_amount
-    from accounts
+-- the day-window signals as of the as-of date: the as-of month's signal row
+as_of_signals as (
+    select signal_months.*
+    from signal_months
     cross join as_of_dates
-    inner join products
-        on accounts.product_code = products.product_code
-    where
-        products.product_category = 'time_deposit'
-        and accounts.opened_date <= as_of_dates.as_of_date
-        and (accounts.closed_date is null or accounts.closed_date > as_of_dates.as_of_date)
-        and accounts.maturity_date > as_of_dates.as_of_date
-        and accounts.maturity_date <= {{ dbt.dateadd('day', maturity_days, 'as_of_dates.as_of_date') }}
-    group by accounts.customer_id
-),
-
-recent_complaints as (
-    select
-        complaints.customer_id,
-        count(*) as complaint_count_90d
-    from complaints
-    cross join as_of_dates
-    where
-        complaints.complaint_date <= as_of_dates.as_of_date
-        and complaints.complaint_date > {{ dbt.dateadd('day', -complaint_days, 'as_of_dates.as_of_date') }}
-    group by complaints.customer_id
+    where signal_months.signal_date = as_of_dates.as_of_date
 ),
 
 final as (
@@ -103,12 +68,12 @@ final as (
         latest_month.month_start_date as latest_complete_month_start_date,
         latest_month.aum_trend_3m,
         latest_signals.other_bank_outflow_share_3m,
-        cast(coalesce(maturing_deposits.maturing_time_deposit_count, 0) as integer)
+        cast(coalesce(as_of_signals.maturing_time_deposit_count_30d, 0) as integer)
             as maturing_time_deposit_count_30d,
-        cast(coalesce(maturing_deposits.maturing_time_deposit_amount, 0) as decimal(18, 2))
+        cast(coalesce(as_of_signals.maturing_time_deposit_amount_30d, 0) as decimal(18, 2))
             as maturing_time_deposit_amount_30d,
         coalesce(latest_signals.is_payroll_missing, false) as is_payroll_missing,
-        cast(coalesce(recent_complaints.complaint_count_90d, 0) as integer) as complaint_count_90d,
+        cast(coalesce(as_of_signals.complaint_count_90d, 0) as integer) as complaint_count_90d,
         coalesce(latest_signals.active_months_3m, 0) as active_months_3m,
         coalesce(latest_signals.active_months_fall, 0) as active_months_fall,
         coalesce(latest_month.is_churned, false) as is_churned_latest_month,
@@ -119,10 +84,8 @@ final as (
         on customers.customer_id = latest_month.customer_id
     left join latest_signals
         on customers.customer_id = latest_signals.customer_id
-    left join maturing_deposits
-        on customers.customer_id = maturing_deposits.customer_id
-    left join recent_complaints
-        on customers.customer_id = recent_complaints.customer_id
+    left join as_of_signals
+        on customers.customer_id = as_of_signals.customer_id
 )
 
 select * from final

@@ -27,11 +27,7 @@ reporting_months as (
 ),
 
 accounts as (
-    select * from {{ ref('stg_core_banking__accounts') }}
-),
-
-products as (
-    select * from {{ ref('stg_reference__products') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 loyalty_score_weights as (
@@ -88,11 +84,9 @@ first_accounts as (
 open_categories as (
     select
         accounts.customer_id,
-        count(distinct products.product_category) as product_depth
+        count(distinct accounts.product_category) as product_depth
     from accounts
     cross join as_of_dates
-    inner join products
-        on accounts.product_code = products.product_code
     where
         accounts.opened_date <= as_of_dates.as_of_date
         and (accounts.closed_date is null or accounts.closed_date > as_of_dates.as_of_date)

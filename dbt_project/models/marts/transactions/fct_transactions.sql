@@ -1,10 +1,10 @@
 -- One row per posted transaction with its customer and metric flags
 -- (int_transactions_classified), kept as a table that a daily run extends
--- instead of rebuilding: only rows loaded since the latest loaded_at already
--- here are classified and written; a late re-delivery of a transaction_id
--- replaces its row (delete+insert on the unique key, folder default).
--- `>=` re-takes the last load's rows: harmless under delete+insert and safe
--- when a load wrote rows on both sides of the previous run.
+-- instead of rebuilding: only the rows loaded since the latest loaded_at already
+-- here, and those of accounts delivered since (macro transactions_to_reclassify),
+-- are written; a late re-delivery of a transaction_id replaces its row
+-- (delete+insert on the unique key, folder default).
+-- depends_on: {{ ref('int_accounts_classified') }}
 {{ config(unique_key='transaction_id') }}
 
 with
@@ -12,7 +12,7 @@ with
 transactions as (
     select * from {{ ref('int_transactions_classified') }}
     {% if is_incremental() %}
-        where loaded_at >= (select max(already_loaded.loaded_at) from {{ this }} as already_loaded)
+        where {{ transactions_to_reclassify(this, ref('int_accounts_classified')) }}
     {% endif %}
 ),
 

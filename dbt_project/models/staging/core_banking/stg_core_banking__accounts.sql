@@ -28,7 +28,12 @@ renamed as (
         cast(opened_date as date) as opened_date,
         cast(closed_date as date) as closed_date,
         cast(maturity_date as date) as maturity_date,
-        cast(_business_date as date) as delivered_date
+        cast(_business_date as date) as delivered_date,
+
+        -- timestamps: when the winning delivery was loaded (UTC); drives incremental models
+        _loaded_at as loaded_at,
+        -- when the account's first delivery was loaded (a new account vs. a re-delivery)
+        _first_loaded_at as first_loaded_at
 
     from source
 ),

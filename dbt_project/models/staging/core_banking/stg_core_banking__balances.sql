@@ -16,7 +16,10 @@ renamed as (
 
         -- dates
         cast(balance_date as date) as balance_date,
-        cast(_business_date as date) as delivered_date
+        cast(_business_date as date) as delivered_date,
+
+        -- timestamps: when the winning delivery was loaded (UTC); drives incremental models
+        _loaded_at as loaded_at
 
     from source
 ),

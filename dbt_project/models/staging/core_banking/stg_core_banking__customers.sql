@@ -23,7 +23,12 @@ renamed as (
 
         -- dates
         cast(onboarded_date as date) as onboarded_date,
-        cast(_business_date as date) as delivered_date
+        cast(_business_date as date) as delivered_date,
+
+        -- timestamps: when the winning delivery was loaded (UTC); drives incremental models
+        _loaded_at as loaded_at,
+        -- when the customer's first delivery was loaded (a new customer vs. a re-delivery)
+        _first_loaded_at as first_loaded_at
 
     from source
 ),

@@ -1,0 +1,83 @@
+{#
+    Incremental month models (int_account_months_aggregated,
+    int_customer_months_aggregated) rebuild every month from the one returned
+    here and keep the months before it. A month changes when
+      - it is the latest month built (the open month, or the month that has
+        just closed: a new as-of date changes its covered days);
+      - a row loaded since the build touches it: a transaction on one of its
+        days, a balance from one of its days on (the balance holds until the
+        next one), an account delivery (a closing) from its business date or
+        closing date, whichever is earlier; an account new to the warehouse
+        from its opening date.
+    Late rows for past dates therefore move the window back to their month.
+    "Since the build" is the latest loaded_at in `this`: each row there carries
+    the latest load among the rows it is built from (deterministic, so a
+    full refresh gives the same value), and `>=` re-takes the last load's rows.
+    Returns a scalar SQL expression (a date, first day of a month).
+#}
+{% macro months_to_rebuild_from(this_relation, transactions, balance_intervals, accounts, extra_dates_sql=none) -%}
+    (
+        select cast({{ dbt.date_trunc('month', 'min(changed.changed_date)') }} as date)
+        from (
+            select max(built.month_start_date) as changed_date
+            from {{ this_relation }} as built
+            union all
+            select min(new_transactions.transaction_date) as changed_date
+            from {{ transactions }} as new_transactions
+            where new_transactions.loaded_at >= {{ built_through(this_relation) }}
+            union all
+            select min(new_intervals.valid_from_date) as changed_date
+            from {{ balance_intervals }} as new_intervals
+            where new_intervals.loaded_at >= {{ built_through(this_relation) }}
+            union all
+            select
+                min(
+                    case
+                        -- an account new to the warehouse (maybe late, after its
+                        -- transactions): from its opening
+                        when new_accounts.first_loaded_at >= {{ built_through(this_relation) }}
+                            then new_accounts.opened_date
+                        when new_accounts.closed_date < new_accounts.delivered_date
+                            then new_accounts.closed_date
+                        else new_accounts.delivered_date
+                    end
+                ) as changed_date
+            from {{ accounts }} as new_accounts
+            where new_accounts.loaded_at >= {{ built_through(this_relation) }}
+            {%- if extra_dates_sql %}
+            union all
+            {{ extra_dates_sql }}
+            {%- endif %}
+        ) as changed
+    )
+{%- endmacro %}
+
+{# The latest load the rows of an incremental model were built from. #}
+{% macro built_through(this_relation) -%}
+    (
+        select coalesce(max(built.loaded_at), cast('1900-01-01' as timestamp))
+        from {{ this_relation }} as built
+    )
+{%- endmacro %}
+
+{#
+    More changed dates for customer months, as SQL union members over the
+    model's import CTEs `customers` and `accounts`: a customer whose type changed
+    changes from its first month built (the tier follows the type); a customer
+    record that arrived after its accounts, from its first account's opening.
+#}
+{% macro customer_months_to_rebuild_from(this_relation) -%}
+    select min(built.month_start_date) as changed_date
+    from {{ this_relation }} as built
+    inner join customers as changed_customers
+        on built.customer_id = changed_customers.customer_id
+    where
+        changed_customers.loaded_at >= {{ built_through(this_relation) }}
+        and changed_customers.customer_type <> built.customer_type
+    union all
+    select min(new_customer_accounts.opened_date) as changed_date
+    from accounts as new_customer_accounts
+    inner join customers as new_customers
+        on new_customer_accounts.customer_id = new_customers.customer_id
+    where new_customers.first_loaded_at >= {{ built_through(this_relation) }}
+{%- endmacro %}
