@@ -10,8 +10,9 @@ Stages, each with its wall time and the peak memory of its process tree:
    only files dated up to the run's date, so day D's files stay in the landing folder
    unloaded: "one new day landed" for step 4. Broken down by task from Airflow's
    metadata database (task instance start and end): load + quality gate, the dbt
-   task groups by layer, mart checks, scoring, publish, and what Airflow spends
-   outside the tasks.
+   task groups (watcher mode: the one `dbt build` and the node tasks; local mode: by
+   layer), mart checks, scoring, publish, what Airflow spends outside the tasks, and
+   dbt's own time per node summed by layer (from dbt's lines in the run's log).
 3. training: ``airflow dags test churn_model_training <D-1>`` approves a first model.
 4. next business day: ``airflow dags test customer_operations_daily <D>``: loads day
    D's files, rebuilds, scores with the approved model, publishes.
@@ -38,6 +39,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -201,21 +203,49 @@ def dbt_task_layer(task_id: str, layers: dict[str, str]) -> str:
     """The layer a cosmos task belongs to, from its id (``group.<node>_<kind>_build``,
     ``group.<node>.run``, ``group.<node>_test``...)."""
     local = task_id.split(".", 1)[1]
-    if local.startswith("dbt_producer_watcher"):
+    if local == "dbt_producer_watcher":
         return "dbt build (watcher producer)"
     node = local.split(".", 1)[0]
     for suffix in ("_model_build", "_seed_build", "_snapshot_build", "_run", "_test", "_build"):
         if node.endswith(suffix) and node[: -len(suffix)] in layers:
             node = node[: -len(suffix)]
             break
-    layer = layers.get(node, "other dbt tasks")
-    if "." in local and local.rsplit(".", 1)[1] == "test":
-        return f"{layer} (tests)"
-    return layer
+    return layers.get(node, "other dbt tasks")
+
+
+# dbt's line for a finished node: "12 of 323 OK created sql table model marts.x ... [OK in 1.2s]"
+NODE_FINISHED = re.compile(
+    r"(\d+) of (\d+) (?:OK|PASS|WARN|ERROR|FAIL|SKIP)\S* (.+?)\s*\.*\s*\[[^\]]*? in ([0-9.]+)s\]"
+)
+NODE_NAME = re.compile(r"(?:model|seed file|snapshotted) [\w]+\.(\w+)")
+
+
+def dbt_node_seconds(log_text: str, layers: dict[str, str]) -> dict[str, tuple[float, int]]:
+    """dbt's own time per finished node, summed per layer (tests apart), from a run's log."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log_text)
+    seen: set[tuple[str, ...]] = set()
+    totals: dict[str, tuple[float, int]] = {}
+    for line in plain.splitlines():
+        match = NODE_FINISHED.search(line)
+        if not match:
+            continue
+        index, count, what, seconds = match.groups()
+        # a watcher log repeats a node's line in its sensor task; one start of dbt per
+        # task (local mode) numbers its nodes from 1 again, hence the timestamp
+        stamp = line.split(" ", 1)[0] if "watcher" not in line else ""
+        key = (stamp, index, count, what)
+        if key in seen:
+            continue
+        seen.add(key)
+        name = NODE_NAME.search(what)
+        layer = layers.get(name.group(1), "other") if name else "tests"
+        total, nodes = totals.get(layer, (0.0, 0))
+        totals[layer] = (total + float(seconds), nodes + 1)
+    return totals
 
 
 def daily_parts(
-    tasks: list[dict], measurement: Measurement, layers: dict[str, str]
+    tasks: list[dict], measurement: Measurement, layers: dict[str, str], log_text: str
 ) -> tuple[list[Stage], float]:
     """Per-part stages of a daily run and the wall time of its dbt task groups."""
     parts: dict[str, list[dict]] = {}
@@ -225,7 +255,13 @@ def daily_parts(
         if task_id == "load_landing_files":
             part = "load + quality gate (GX)"
         elif group in DBT_GROUPS:
-            part = f"dbt {group}: {dbt_task_layer(task_id, layers)}"
+            local = task_id.split(".", 1)[1]
+            if local == "dbt_producer_watcher":
+                part = f"dbt {group}: dbt build (watcher producer)"
+            elif any(t["task_id"] == f"{group}.dbt_producer_watcher" for t in tasks):
+                part = f"dbt {group}: node tasks (watchers: status, retries)"
+            else:
+                part = f"dbt {group}: {dbt_task_layer(task_id, layers)}"
         elif task_id.startswith("validate_"):
             part = "mart checks (GX)"
         elif task_id == "score_customers":
@@ -259,6 +295,16 @@ def daily_parts(
             level=1,
         )
     )
+    node_seconds = dbt_node_seconds(log_text, layers)
+    if node_seconds:
+        total = sum(seconds for seconds, _ in node_seconds.values())
+        nodes = sum(count for _, count in node_seconds.values())
+        stages.append(
+            Stage("dbt's own time per node, summed (dbt log)", total, 0, 1, f"{nodes} nodes")
+        )
+        for layer in sorted(node_seconds):
+            seconds, count = node_seconds[layer]
+            stages.append(Stage(layer, seconds, 0, level=2, note=f"{count} nodes"))
     dbt_tasks = [t for t in tasks if t["task_id"].split(".", 1)[0] in DBT_GROUPS]
     dbt_seconds = 0.0
     for group in DBT_GROUPS:
@@ -439,8 +485,8 @@ def format_table(stages: list[Stage]) -> str:
     lines = [f"{'stage':<64} {'wall s':>9} {'peak GB':>8}  note", "-" * 100]
     for stage in stages:
         name = ("  " * stage.level + stage.name)[:64]
-        gigabytes = stage.peak_rss_bytes / 1e9
-        lines.append(f"{name:<64} {stage.wall_seconds:>9.1f} {gigabytes:>8.2f}  {stage.note}")
+        peak = f"{stage.peak_rss_bytes / 1e9:>8.2f}" if stage.peak_rss_bytes else f"{'-':>8}"
+        lines.append(f"{name:<64} {stage.wall_seconds:>9.1f} {peak}  {stage.note}")
     return "\n".join(lines)
 
 
@@ -540,7 +586,9 @@ def main(argv: list[str] | None = None) -> dict:
         env,
         logs / "generate.log",
     )
-    stages.append(Stage("generate", generated.wall_seconds, generated.peak_rss_bytes))
+    bank_rows = generator_rows(logs / "generate.log")
+    note = f"{bank_rows.get('transactions', 0):,} transactions, {bank_rows.get('balances', 0):,} balances"
+    stages.append(Stage("generate", generated.wall_seconds, generated.peak_rss_bytes, note=note))
     dates = business_dates(Path(env["LANDING_PATH"]))
     if len(dates) < 2:
         raise SystemExit("the generated bank has fewer than two business dates")
@@ -549,7 +597,9 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"== first daily run for {first_date}", flush=True)
     first, first_tasks = run_dag(env, DAILY_DAG, first_date, logs, "first-daily-run")
-    first_parts, dbt_seconds = daily_parts(first_tasks, first, layers)
+    first_parts, dbt_seconds = daily_parts(
+        first_tasks, first, layers, (logs / "first-daily-run.log").read_text(errors="replace")
+    )
     stages.append(
         Stage(f"first daily run ({first_date})", first.wall_seconds, first.peak_rss_bytes)
     )
@@ -578,7 +628,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     print(f"== next business day for {next_date}", flush=True)
     following, following_tasks = run_dag(env, DAILY_DAG, next_date, logs, "next-business-day")
-    following_parts, next_dbt_seconds = daily_parts(following_tasks, following, layers)
+    following_parts, next_dbt_seconds = daily_parts(
+        following_tasks,
+        following,
+        layers,
+        (logs / "next-business-day.log").read_text(errors="replace"),
+    )
     stages.append(
         Stage(
             f"next business day ({next_date}, one new day of files)",
@@ -607,6 +662,7 @@ def main(argv: list[str] | None = None) -> dict:
         "dirt_rate": args.dirt_rate,
         "first_run_date": first_date.isoformat(),
         "next_run_date": next_date.isoformat(),
+        "bank_rows": bank_rows,
         "execution_mode": env.get("DBT_EXECUTION_MODE", "DAG default"),
         "machine": machine(),
         "data_dir": str(data_dir),
@@ -629,6 +685,17 @@ def main(argv: list[str] | None = None) -> dict:
     json_path.write_text(json.dumps(result, indent=2))
     print(f"figures: {json_path}")
     return result
+
+
+def generator_rows(log: Path) -> dict[str, int]:
+    """Rows per entity from the generator's JSON summary (empty if it printed none)."""
+    text = log.read_text(errors="replace")
+    try:
+        summary = json.loads(text[text.index("{") :])
+    except ValueError:
+        return {}
+    rows = summary.get("rows", {}) if isinstance(summary, dict) else {}
+    return {str(k): int(v) for k, v in rows.items()} if isinstance(rows, dict) else {}
 
 
 def limit_run_output(log: Path) -> str:

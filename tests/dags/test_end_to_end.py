@@ -83,8 +83,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
 def dag_run_states(env: dict[str, str], dag_id: str) -> list[str]:
     with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
         return [
-            state
-            for (state,) in db.execute("select state from dag_run where dag_id = ?", [dag_id])
+            state for (state,) in db.execute("select state from dag_run where dag_id = ?", [dag_id])
         ]
 
 
