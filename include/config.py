@@ -9,6 +9,11 @@
 | MODEL_STORE_PATH   | $BANK_DATA_DIR/models                 | trained model artifacts             |
 | REPORTS_PATH       | $BANK_DATA_DIR/reports                | validation reports and data docs    |
 | WAREHOUSE_MEMORY_LIMIT | 4GB                               | DuckDB memory cap per process       |
+| DUCKDB_THREADS     | 2                                     | DuckDB threads of a dbt run (profiles.yml) |
+| DUCKDB_TEMP_DIRECTORY | $WAREHOUSE_PATH.tmp                | DuckDB spill directory of a dbt run (profiles.yml) |
+| DBT_EXECUTION_MODE | watcher                               | how cosmos runs dbt: watcher or local (dags/pipeline_defaults.py) |
+
+Sample bank (bin/demo): SAMPLE_CUSTOMERS, SAMPLE_MONTHS, SAMPLE_START_DATE, SAMPLE_DIRT_RATE.
 """
 
 from __future__ import annotations
