@@ -153,12 +153,23 @@ monthly_transactions as (
     group by customer_months.customer_id, customer_months.month_start_date
 ),
 
--- open at some covered day of the month: opened by the last covered day and not
--- closed before the first (an account closing on the 1st was open that day)
-monthly_open_accounts as (
-    select distinct
+-- per customer-month, from one join of the accounts open at some covered day
+-- (opened by the last covered day and not closed before the first: an account
+-- closing on the 1st was open that day): whether one is still open on the last
+-- covered day (not closed on or before it: the closing day's balance is 0)
+open_accounts as (
+    select
         customer_months.customer_id,
-        customer_months.month_start_date
+        customer_months.month_start_date,
+        max(
+            case
+                when
+                    accounts.closed_date is null
+                    or customer_months.last_covered_date < accounts.closed_date
+                    then 1
+                else 0
+            end
+        ) = 1 as has_open_account_at_month_end
     from customer_months
     inner join accounts
         on
@@ -168,23 +179,7 @@ monthly_open_accounts as (
                 accounts.closed_date is null
                 or customer_months.first_covered_date <= accounts.closed_date
             )
-),
-
--- open on the last covered day: opened by then and not closed on or before it
--- (the closing day's end-of-day balance is 0)
-month_end_open_accounts as (
-    select distinct
-        customer_months.customer_id,
-        customer_months.month_start_date
-    from customer_months
-    inner join accounts
-        on
-            customer_months.customer_id = accounts.customer_id
-            and customer_months.last_covered_date >= accounts.opened_date
-            and (
-                accounts.closed_date is null
-                or customer_months.last_covered_date < accounts.closed_date
-            )
+    group by customer_months.customer_id, customer_months.month_start_date
 ),
 
 monthly_account_figures as (
@@ -245,8 +240,9 @@ measured as (
         monthly_account_figures.loaded_at,
         customer_months.first_opened_date,
         customer_months.last_covered_date,
-        monthly_open_accounts.customer_id is not null as has_open_account,
-        month_end_open_accounts.customer_id is not null as has_open_account_at_month_end,
+        open_accounts.customer_id is not null as has_open_account,
+        coalesce(open_accounts.has_open_account_at_month_end, false)
+            as has_open_account_at_month_end,
         cast(coalesce(monthly_account_figures.inflow_amount, 0) as decimal(18, 2)) as inflow_amount,
         cast(coalesce(monthly_account_figures.outflow_amount, 0) as decimal(18, 2))
             as outflow_amount,
@@ -269,14 +265,10 @@ measured as (
         on
             customer_months.customer_id = monthly_transactions.customer_id
             and customer_months.month_start_date = monthly_transactions.month_start_date
-    left join monthly_open_accounts
+    left join open_accounts
         on
-            customer_months.customer_id = monthly_open_accounts.customer_id
-            and customer_months.month_start_date = monthly_open_accounts.month_start_date
-    left join month_end_open_accounts
-        on
-            customer_months.customer_id = month_end_open_accounts.customer_id
-            and customer_months.month_start_date = month_end_open_accounts.month_start_date
+            customer_months.customer_id = open_accounts.customer_id
+            and customer_months.month_start_date = open_accounts.month_start_date
     left join monthly_account_figures
         on
             customer_months.customer_id = monthly_account_figures.customer_id
