@@ -14,6 +14,7 @@ network) they render unstyled but complete.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from great_expectations.core.expectation_validation_result import (
@@ -26,6 +27,8 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 
 from expectations.runner import gx_context, safe_run_id
+
+log = logging.getLogger(__name__)
 
 SITE_NAME = "run_data_docs"
 DOCS_FOLDER = "data_docs"
@@ -65,3 +68,14 @@ def build_data_docs(reports_path: Path, run_id: str) -> Path | None:
         context.validation_results_store.set(key, result)
     context.build_data_docs(site_names=[SITE_NAME])
     return target / "index.html"
+
+
+def publish_data_docs(reports_path: Path, run_id: str) -> None:
+    """Render the run's Data Docs; a rendering problem is logged, never fails the run."""
+    try:
+        index = build_data_docs(reports_path, run_id)
+    except Exception:  # the HTML is a convenience; the JSON results and audit rows remain
+        log.exception("could not build Data Docs for run %s", run_id)
+        return
+    if index is not None:
+        log.info("Data Docs: %s", index)

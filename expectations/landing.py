@@ -3,15 +3,18 @@
 The checked datasets are the eleven landing entities of
 ``include/landing/entities.py``; their suites differ only by the contract, so
 they are generated here rather than written out eleven times. What the
-contract cannot say (which dates may lie in the future, which column refers to
-which parent) is declared below.
+contract cannot say (which dates may lie in the future) is declared below; which
+column refers to which parent is part of the contract (``REFERENCES``).
 
-GX checks columns, so values that need parsing or a lookup are first turned
-into derived columns by :func:`prepare_frame` ("parse and flag"):
+The suites run where the rows are: the loader stages each batch of files in
+the warehouse, and GX's SQL engine evaluates them inside DuckDB
+(``warehouse_source.py`` has the small adapter this needs). GX checks columns,
+so values that need parsing or a lookup are first turned into derived columns
+of a view, :func:`checked_view_sql` ("parse and flag"):
 
 - ``<col>__is_valid``: the text parses as the column's type (missing counts as valid;
   the not-null rule covers it), e.g. ``2024-02-30`` is not a valid date;
-- ``<col>__value``: the parsed value (NaN/NaT when missing or invalid) for range checks;
+- ``<col>__value``: the parsed value (NULL when missing or invalid) for range checks;
 - ``<col>__fits_type`` (integers and decimals): the value fits the SQL type dbt staging
   casts it to (``Column.sql_type``: 32-bit ``integer``, ``decimal(p, s)``), counted on the
   text, exactly; ``<col>__fits_scale`` (decimals): no non-zero digit beyond the type's
@@ -21,28 +24,33 @@ into derived columns by :func:`prepare_frame` ("parse and flag"):
 - ``_business_date`` / ``_business_day_end``: the file's business date and the next midnight.
 
 Each expectation's ``meta`` carries the source column and a reason template,
-so a quarantined row says in words what is wrong with it.
+so a quarantined row says in words what is wrong with it; the failing rows are
+the ones GX's own query for each failed expectation returns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from string import Formatter
 
+import duckdb
 import great_expectations as gx
-import numpy as np
-import pandas as pd
 from great_expectations.data_context import AbstractDataContext
 
-from expectations.runner import SuiteRun, raised_exceptions, run_suite, unexpected_rows
+from expectations.runner import (
+    SuiteRun,
+    raised_exceptions,
+    run_suite_on_table,
+    unexpected_index_queries,
+)
+from expectations.warehouse_source import add_warehouse_source, schema_cursor
 from include.landing.entities import (
     DATE,
     DECIMAL,
-    ENTITIES_BY_TABLE,
     INTEGER,
     INTEGER_MAX,
     INTEGER_MIN,
     INTEGER_SQL_TYPE,
+    REFERENCES,
     TIMESTAMP,
     Column,
     Entity,
@@ -75,50 +83,8 @@ FORMAT_LABELS = {
 DATETIME_FORMATS = {DATE: "%Y-%m-%d", TIMESTAMP: "%Y-%m-%d %H:%M:%S"}
 
 
-@dataclass(frozen=True)
-class Reference:
-    """``column`` of a landed row must name an existing row of ``parent_table``."""
-
-    column: str
-    parent_table: str
-    parent_column: str
-
-
-REFERENCES: dict[str, tuple[Reference, ...]] = {
-    "core_banking__accounts": (Reference("customer_id", "core_banking__customers", "customer_id"),),
-    "core_banking__balances": (Reference("account_id", "core_banking__accounts", "account_id"),),
-    "core_banking__transactions": (
-        Reference("account_id", "core_banking__accounts", "account_id"),
-    ),
-    "loans__repayments": (Reference("account_id", "core_banking__accounts", "account_id"),),
-    "crm__complaints": (Reference("customer_id", "core_banking__customers", "customer_id"),),
-    "crm__campaign_contacts": (Reference("customer_id", "core_banking__customers", "customer_id"),),
-}
-
-
 def suite_name(entity: Entity) -> str:
     return f"{SUITE_PREFIX}{entity.raw_table}"
-
-
-def load_order() -> list[Entity]:
-    """Parents first (customers, then accounts), then the rest in contract order.
-
-    Referential checks then see the parents this run has just loaded.
-    """
-    depth = {table: 0 for table in ENTITIES_BY_TABLE}
-    for _ in ENTITIES_BY_TABLE:  # longest path from a root; the graph is tiny and acyclic
-        for table, refs in REFERENCES.items():
-            depth[table] = max(depth[ref.parent_table] + 1 for ref in refs)
-    parents = {ref.parent_table for refs in REFERENCES.values() for ref in refs}
-    tables = list(ENTITIES_BY_TABLE)
-    return sorted(
-        ENTITIES_BY_TABLE.values(),
-        key=lambda e: (
-            e.raw_table not in parents,
-            depth[e.raw_table] if e.raw_table in parents else 0,
-            tables.index(e.raw_table),
-        ),
-    )
 
 
 def _meta(column: str, reason: str) -> dict[str, str]:
@@ -257,148 +223,223 @@ def build_key_suite(entity: Entity) -> gx.ExpectationSuite:
     return suite
 
 
-def run_suites(
-    context: AbstractDataContext, entity: Entity, frame: pd.DataFrame
-) -> tuple[list[SuiteRun], pd.DataFrame]:
-    """Row rules, then key uniqueness on the surviving rows.
+# --- "parse and flag" in SQL, where the rows are -------------------------------------
 
-    ``frame`` comes from :func:`prepare_frame`. Returns the runs and one row per
-    failing row (indexed like ``frame``) with ``rule`` and ``reason``, each
-    joining every expectation the row broke with "; ". Raises
-    :class:`SuiteError` when an expectation could not be evaluated at all.
-    """
-    runs = [run_suite(context, build_suite(entity), frame)]
-    found = unexpected_rows(runs[0])
-    failing = sorted({index for _, _, indexes in found for index in indexes})
-    survivors = frame.drop(index=failing)
-    if len(survivors):
-        runs.append(run_suite(context, build_key_suite(entity), survivors))
-        found += unexpected_rows(runs[-1])
-    broken = [problem for run in runs for problem in raised_exceptions(run)]
-    if broken:
-        raise SuiteError("landing suite could not run: " + "; ".join(broken))
-    return runs, failure_table(frame, found)
+ROW_ID = "_row_id"  # a batch's row number: how GX names the failing rows
 
 
-def failure_table(
-    frame: pd.DataFrame, found: list[tuple[str, dict[str, str], list[int]]]
-) -> pd.DataFrame:
-    """One row per failing row: the rules it broke and why, in words."""
-    parts = [
-        pd.DataFrame(
-            {"rule": rule, "reason": describe_failures(frame, indexes, meta)}, index=indexes
-        )
-        for rule, meta, indexes in found
-    ]
-    if not parts:
-        return pd.DataFrame({"rule": [], "reason": []}, dtype="str")
-    table = pd.concat(parts)
-    repeated = table.index.duplicated(keep=False)
-    # Most failing rows break one rule; only the others need the (slow) group-and-join.
-    joined = table[repeated].groupby(level=0).agg("; ".join)
-    return pd.concat([table[~repeated], joined]).sort_index()
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _parse(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
-    """(is_valid, parsed value) for one typed column; missing is valid with a missing value."""
-    present = values.notna()
-    well_formed = values.str.fullmatch(FORMATS[kind]).fillna(False).astype(bool)
-    if kind in DATETIME_FORMATS:
-        parsed = pd.to_datetime(
-            values.where(well_formed), format=DATETIME_FORMATS[kind], errors="coerce"
-        )
+def _parsed_value_sql(column: Column) -> str:
+    """The parsed value of a well-formed text (NULL when missing, malformed or impossible)."""
+    name = column.name
+    well_formed = f"regexp_full_match({name}, {_quote(FORMATS[column.type])})"
+    if column.type in DATETIME_FORMATS:
+        parsed = f"try_strptime({name}, {_quote(DATETIME_FORMATS[column.type])})"
+        # years 1-9999 only: DuckDB would read year 0000 as 1 BC
+        parsed = f"case when {parsed} >= timestamp '0001-01-01' then {parsed} end"
+        if column.type == DATE:
+            parsed = f"cast({parsed} as date)"
     else:
-        parsed = pd.to_numeric(values.where(well_formed), errors="coerce")
-    return (~present | parsed.notna()), parsed
+        parsed = f"try_cast({name} as double)"
+    return f"case when {well_formed} then {parsed} end"
 
 
-def fits_type(values: pd.Series, column: Column) -> tuple[pd.Series, pd.Series]:
-    """(fits the type's range, fits its scale) of a numeric column, exactly, on the text.
+def _fits_type_sql(column: Column) -> dict[str, str]:
+    """``<col>__fits_type`` (and ``__fits_scale``), counted on the digits of the text, exactly.
 
-    Counted on the digits, not on a float, so ``9999999999999999.99`` fits
-    ``decimal(18, 2)`` and ``10000000000000000.00`` does not. Missing and malformed
-    values fit (the not-null and format rules cover them).
+    So ``9999999999999999.99`` fits ``decimal(18, 2)`` and ``10000000000000000.00``
+    does not; ``1.500`` has 2 decimals that count (trailing zeros do not). Missing
+    and malformed values fit (the not-null and format rules cover them).
     """
-    well_formed = values.str.fullmatch(FORMATS[column.type]).fillna(False).astype(bool)
-    text = values.where(well_formed, "0").astype("str")
-    negative = text.str.startswith("-").to_numpy(dtype=bool)
-    unsigned = text.str.lstrip("+-")
-    whole = unsigned.str.lstrip("0")  # no leading zeros; "0.5" -> ".5", "000" -> ""
-    point = whole.str.find(".").to_numpy(dtype=np.int64)
-    integer_digits = np.where(point >= 0, point, whole.str.len().to_numpy(dtype=np.int64))
-    ones = pd.Series(True, index=values.index)
+    name = column.name
+    text = f"(case when regexp_full_match({name}, {_quote(FORMATS[column.type])}) then {name} else '0' end)"
+    unsigned = f"ltrim({text}, '+-')"
+    whole = f"ltrim({unsigned}, '0')"  # no leading zeros: "0.5" -> ".5", "000" -> ""
+    integer_digits = f"(case when strpos({whole}, '.') > 0 then strpos({whole}, '.') - 1 else length({whole}) end)"
     if column.decimal is not None:
-        in_range = integer_digits <= column.decimal.integer_digits
-        dot = unsigned.str.find(".").to_numpy(dtype=np.int64)
-        significant = unsigned.str.rstrip("0").str.len().to_numpy(dtype=np.int64)
-        decimals = np.where(dot >= 0, significant - dot - 1, 0)
-        in_scale = decimals <= column.decimal.scale
-        return pd.Series(in_range, index=values.index), pd.Series(in_scale, index=values.index)
+        dot = f"(strpos({unsigned}, '.') - 1)"
+        decimals = (
+            f"(case when {dot} >= 0 then length(rtrim({unsigned}, '0')) - {dot} - 1 else 0 end)"
+        )
+        return {
+            f"{name}__fits_type": f"{integer_digits} <= {column.decimal.integer_digits}",
+            f"{name}__fits_scale": f"{decimals} <= {column.decimal.scale}",
+        }
     width = len(str(INTEGER_MAX))
-    in_range = integer_digits < width
-    edge = np.flatnonzero(integer_digits == width)
-    if len(edge):
-        digits = whole.to_numpy(dtype=object)[edge]
-        limits = np.where(negative[edge], str(-INTEGER_MIN), str(INTEGER_MAX))
-        in_range[edge] = digits <= limits.astype(object)
-    return pd.Series(in_range, index=values.index), ones
+    limit = f"(case when starts_with({text}, '-') then '{-INTEGER_MIN}' else '{INTEGER_MAX}' end)"
+    return {
+        f"{name}__fits_type": (
+            f"{integer_digits} < {width} or ({integer_digits} = {width} and {whole} <= {limit})"
+        )
+    }
 
 
-def prepare_frame(
-    rows: pd.DataFrame, entity: Entity, known_keys: dict[str, pd.Series] | None = None
-) -> pd.DataFrame:
-    """Add the derived columns the suite checks.
+def checked_view_sql(entity: Entity, batch_table: str, raw_schema: str) -> str:
+    """A view over a staged batch with the derived columns the suite checks.
 
-    ``rows`` holds the entity's columns as text plus ``_source_file`` and
-    ``_business_date``; ``known_keys`` maps each referencing column to the
-    parent keys that exist (already-loaded raw data plus this run's parents).
+    The batch holds the entity's columns as text plus ``_row_id``, ``_source_file``
+    and ``_business_date``; parent keys are looked up in ``raw_schema`` (this
+    run's parents were loaded before their children). Every flag is true or false,
+    never NULL (GX does not count a NULL as unexpected).
     """
-    frame = rows.copy()
-    frame["_business_date"] = pd.to_datetime(frame["_business_date"])
-    frame["_business_day_end"] = frame["_business_date"] + pd.Timedelta(days=1)
+    derived = [
+        "cast(_business_date as timestamp) + interval 1 day as _business_day_end",
+    ]
     for column in entity.columns:
+        name = column.name
         if column.type in FORMATS:
-            frame[f"{column.name}__is_valid"], frame[f"{column.name}__value"] = _parse(
-                frame[column.name], column.type
+            value = _parsed_value_sql(column)
+            derived.append(f"{value} as {name}__value")
+            derived.append(
+                f"coalesce({name} is null or {value} is not null, false) as {name}__is_valid"
             )
         if column.type in (INTEGER, DECIMAL):
-            in_range, in_scale = fits_type(frame[column.name], column)
-            frame[f"{column.name}__fits_type"] = in_range
-            if column.decimal is not None:
-                frame[f"{column.name}__fits_scale"] = in_scale
+            for flag, condition in _fits_type_sql(column).items():
+                derived.append(f"coalesce({condition}, true) as {flag}")
     for ref in REFERENCES.get(entity.raw_table, ()):
-        keys = (known_keys or {}).get(ref.column, pd.Series([], dtype="str"))
-        values = frame[ref.column]
-        frame[f"{ref.column}__is_known"] = (values.isna() | values.isin(keys)).astype(bool)
-    return frame
+        derived.append(
+            f"coalesce({ref.column} is null or {ref.column} in (select {ref.parent_column} "
+            f"from {raw_schema}.{ref.parent_table}), false) as {ref.column}__is_known"
+        )
+    return f"select *, {', '.join(derived)} from {batch_table}"
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    return values.astype("object").where(values.notna(), None).map(str)
-
-
-def describe_failures(frame: pd.DataFrame, indexes: list[int], meta: dict[str, str]) -> pd.Series:
-    """Fill an expectation's reason template for each failing row (vectorised).
-
-    A batch may hold a million failing rows (say, every transaction of an account
-    file that was rejected), so no per-row Python formatting.
-    """
-    rows = frame.loc[indexes]
-    columns = [c.strip() for c in meta.get("column", "").split(",") if c.strip() in rows.columns]
-    if len(columns) == 1:
-        value = _as_text(rows[columns[0]])
+def reason_sql(meta: dict[str, str]) -> str:
+    """An expectation's reason template as a SQL expression over the checked view."""
+    columns = [c.strip() for c in meta.get("column", "").split(",") if c.strip()]
+    texts = [f"coalesce(cast({column} as varchar), 'None')" for column in columns]
+    if len(texts) == 1:
+        value = texts[0]
     else:
-        texts = [_as_text(rows[column]) for column in columns]
-        value = "(" + texts[0].str.cat(texts[1:], sep=", ") + ")" if texts else "?"
+        value = f"'(' || concat_ws(', ', {', '.join(texts)}) || ')'" if texts else "'?'"
     fields = {
-        "column": meta.get("column", "?"),
+        "column": _quote(meta.get("column", "?")),
         "value": value,
-        "business_date": rows["_business_date"].dt.strftime("%Y-%m-%d"),
-        "source_file": rows["_source_file"] if "_source_file" in rows.columns else "?",
+        "business_date": "strftime(_business_date, '%Y-%m-%d')",
+        "source_file": "_source_file",
     }
-    reason = pd.Series("", index=rows.index, dtype="object")
+    parts = []
     for literal, name, _, _ in Formatter().parse(meta.get("reason", "failed")):
-        reason = reason + literal
+        if literal:
+            parts.append(_quote(literal))
         if name is not None:
-            reason = reason + fields[name]
-    return reason
+            parts.append(fields[name])
+    return " || ".join(parts) or "''"
+
+
+def run_landing_suites(
+    con: duckdb.DuckDBPyConnection,
+    context: AbstractDataContext,
+    entity: Entity,
+    batch_table: str,
+    work_schema: str,
+    raw_schema: str,
+) -> tuple[list[SuiteRun], str]:
+    """Row rules, then key uniqueness on the surviving rows, run by GX inside DuckDB.
+
+    ``batch_table`` (committed) holds the staged rows. Returns the runs and the
+    name of a table with one row per failing row: ``_row_id``, ``rule`` and
+    ``reason``, each joining every expectation the row broke with "; " in suite
+    order. The failing rows are GX's own: each failed expectation's
+    ``unexpected_index_query`` is run in the warehouse, never pulled into Python.
+    Raises :class:`SuiteError` when an expectation could not be evaluated at all.
+    """
+    checked = f"{work_schema}.checked"
+    survivors = f"{work_schema}.survivors"
+    found = f"{work_schema}.failed_expectations"
+    failures = f"{work_schema}.failures"
+    view = checked_view_sql(entity, batch_table, raw_schema)
+    con.execute(f"create or replace view {checked} as {view}")
+    con.execute(
+        f"create or replace table {found} "
+        f"({ROW_ID} bigint, position integer, rule varchar, reason varchar)"
+    )
+    source = add_warehouse_source(context, f"{SUITE_PREFIX}warehouse", con, work_schema)
+    work = schema_cursor(con, work_schema)  # runs GX's failing-rows queries (unqualified names)
+    try:
+        runs = [run_suite_on_table(source, build_suite(entity), "checked", ROW_ID)]
+        _raise_if_broken(runs[0])
+        position = _collect_failures(work, runs[0], checked, found, 0)
+        con.execute(
+            f"create or replace view {survivors} as select * from {checked} "
+            f"where {ROW_ID} not in (select {ROW_ID} from {found})"
+        )
+        runs.append(run_suite_on_table(source, build_key_suite(entity), "survivors", ROW_ID))
+        _raise_if_broken(runs[1])
+        _collect_failures(work, runs[1], checked, found, position, survivors)
+    finally:
+        work.close()
+    con.execute(
+        f"""
+        create or replace table {failures} as
+        select {ROW_ID},
+            string_agg(rule, '; ' order by position) as rule,
+            string_agg(reason, '; ' order by position) as reason
+        from {found}
+        group by {ROW_ID}
+        """
+    )
+    return runs, failures
+
+
+def _raise_if_broken(run: SuiteRun) -> None:
+    broken = raised_exceptions(run)
+    if broken:
+        raise SuiteError("landing suite could not run: " + "; ".join(broken))
+
+
+def _collect_failures(
+    con: duckdb.DuckDBPyConnection,
+    run: SuiteRun,
+    checked: str,
+    found: str,
+    position: int,
+    validated: str = "",
+) -> int:
+    """Store the rows each failed expectation of ``run`` flags, with its rule and reason.
+
+    The rows are those of GX's own failing-rows query, run in the warehouse. One
+    exception: for compound uniqueness GX 1.24 returns a query that cross-joins
+    the table with its answer (``FROM survivors, (...)``), so those rows are
+    selected by the expectation's definition on ``validated`` instead. Either
+    way the number of rows must equal GX's ``unexpected_count``.
+    """
+    for rule, meta, query, expected in unexpected_index_queries(run):
+        position += 1
+        if rule.startswith(UNIQUE_KEY_EXPECTATION):
+            query = _duplicate_rows_sql(validated, _rule_columns(rule))
+        before = con.execute(f"select count(*) from {found}").fetchall()[0][0]
+        con.execute(
+            f"""
+            insert into {found}
+            select {ROW_ID}, {position}, {_quote(rule)}, {reason_sql(meta)}
+            from {checked}
+            where {ROW_ID} in (select {ROW_ID} from ({query.strip().rstrip(";")}))
+            """
+        )
+        added = con.execute(f"select count(*) from {found}").fetchall()[0][0] - before
+        if added != expected:
+            raise SuiteError(
+                f"{rule}: GX counted {expected} failing rows, its query returned {added}"
+            )
+    return position
+
+
+UNIQUE_KEY_EXPECTATION = "expect_compound_columns_to_be_unique("
+
+
+def _rule_columns(rule: str) -> list[str]:
+    return [name.strip() for name in rule[rule.index("(") + 1 : -1].split(",")]
+
+
+def _duplicate_rows_sql(table: str, columns: list[str]) -> str:
+    """Rows whose combination of ``columns`` occurs more than once (not all missing)."""
+    names = ", ".join(columns)
+    present = " or ".join(f"{name} is not null" for name in columns)
+    return (
+        f"select {ROW_ID} from {table} where ({present}) and ({names}) in "
+        f"(select ({names}) from {table} group by all having count(*) > 1)"
+    )

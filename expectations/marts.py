@@ -1,7 +1,8 @@
 """Great Expectations checks on the marts, run after dbt and before anything is published.
 
-``validate_marts`` reads each checked mart from the warehouse into pandas (GX on
-DuckDB through SQLAlchemy is broken, see ENVIRONMENT.md), validates it, records
+``validate_marts`` reads each checked mart from the warehouse into pandas (one
+row per customer at most; the landing gate, which checks every landed row, runs
+inside DuckDB instead: ``landing.py``), validates it, records
 one row per suite in ``audit.validation_runs`` (and a failed row per missing
 mart), writes the GX results as JSON under ``REPORTS_PATH/<run_id>/`` with the
 run's Data Docs beside them, and raises :class:`MartValidationError` with a
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -20,11 +20,11 @@ import great_expectations as gx
 import pandas as pd
 
 from expectations import dim_customers, fct_customer_months, mart_distributions, personal_data
+from expectations.data_docs import publish_data_docs
 from expectations.runner import SuiteRun, failing_rows, gx_context, run_suite, write_report
+from include.audit import ensure_audit_schema, record_check
 from include.config import Settings
-from include.landing.loader import publish_data_docs
-from include.landing.registry import VALIDATION_RUNS_TABLE, ensure_audit_schema
-from include.warehouse import connect
+from include.warehouse import connect, transaction
 
 MARTS_SCHEMA = "marts"
 
@@ -68,20 +68,11 @@ def _record(
     con: duckdb.DuckDBPyConnection, runs: list[SuiteRun], run_id: str, missing: list[str]
 ) -> None:
     """One audit row per suite run, and a failed row per missing mart (publish checks them)."""
-    checked_at = datetime.now(UTC).replace(tzinfo=None)
     rows = [(run.suite, run.success, run.evaluated, run.failed) for run in runs]
     rows += [(f"{MARTS_SCHEMA}__{name.split('.')[-1]}", False, 0, 1) for name in missing]
-    con.begin()
-    try:
+    with transaction(con):
         for suite, success, evaluated, failed in rows:
-            con.execute(
-                f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
-                [run_id, suite, success, evaluated, failed, checked_at],
-            )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+            record_check(con, run_id, suite, success, evaluated, failed)
 
 
 def validate_marts(
@@ -119,7 +110,7 @@ def validate_marts(
     finally:
         con.close()
     reports = [str(write_report(run, settings.reports_path, run_id)) for run in runs]
-    publish_data_docs(settings, run_id)
+    publish_data_docs(Path(settings.reports_path), run_id)
     failed = [run for run in runs if not run.success]
     problems = [run.summary() for run in failed]
     if any(run.suite == mart_distributions.RECONCILIATION_SUITE for run in failed):

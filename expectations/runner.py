@@ -1,7 +1,8 @@
-"""Running Great Expectations suites on pandas DataFrames.
+"""Running Great Expectations suites: on warehouse tables (GX's SQL engine) or DataFrames.
 
-GX validates DataFrames, not DuckDB through SQLAlchemy (broken in GX 1.x, see
-ENVIRONMENT.md). Each run uses an in-memory (ephemeral) context with analytics
+Landing batches are validated where they are, in DuckDB, through GX's SQL
+engine and the adapter in ``warehouse_source.py``; small mart checks still
+validate DataFrames. Each run uses an in-memory (ephemeral) context with analytics
 and progress bars off. GX 1.24.1 ships no analytics sender at all; the variable
 ``GX_ANALYTICS_ENABLED`` is still the documented switch (``enable_analytics``
 docstring in ``abstract_data_context.py``), so it is set too, for older or
@@ -101,6 +102,33 @@ def run_suite(
         batch_parameters={"dataframe": frame}
     )
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    return _suite_run(suite, result)
+
+
+def run_suite_on_table(
+    source: Any, suite: gx.ExpectationSuite, table: str, row_id: str
+) -> SuiteRun:
+    """Validate a warehouse table or view through GX's SQL engine (``source``: a SQL data source).
+
+    SUMMARY results: counts and a sample per expectation, plus, for each failed
+    one, GX's query for its failing rows keyed by ``row_id``
+    (:func:`unexpected_index_queries`), to be run in the warehouse.
+    """
+    asset = source.add_table_asset(name=f"{suite.name}__{table}", table_name=table)
+    batch = asset.add_batch_definition_whole_table("whole").get_batch()
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "SUMMARY",
+            "unexpected_index_column_names": [row_id],
+            "return_unexpected_index_query": True,
+        },
+    )
+    source.delete_asset(asset.name)
+    return _suite_run(suite, result)
+
+
+def _suite_run(suite: gx.ExpectationSuite, result: ExpectationSuiteValidationResult) -> SuiteRun:
     statistics = result.statistics
     return SuiteRun(
         suite=suite.name,
@@ -109,6 +137,20 @@ def run_suite(
         failed=int(statistics["unsuccessful_expectations"]),
         result=result,
     )
+
+
+def unexpected_index_queries(run: SuiteRun) -> list[tuple[str, dict[str, Any], str, int]]:
+    """(rule, meta, SQL returning the failing rows, their count) per failed expectation of a SQL run."""
+    return [
+        (
+            rule_name(item.expectation_config),
+            dict(item.expectation_config.meta or {}),
+            str(item.result["unexpected_index_query"]),
+            int(item.result["unexpected_count"]),
+        )
+        for item in run.result.results
+        if not item.success and item.result.get("unexpected_index_query")
+    ]
 
 
 def failing_rows(run: SuiteRun) -> dict[int, list[Failure]]:
@@ -143,12 +185,21 @@ def unexpected_rows(run: SuiteRun) -> list[tuple[str, dict[str, Any], list[int]]
 
 
 def raised_exceptions(run: SuiteRun) -> list[str]:
-    """Expectations that could not be evaluated at all (configuration or data-type errors)."""
-    return [
-        f"{rule_name(item.expectation_config)}: {item.exception_info.get('exception_message')}"
-        for item in run.result.results
-        if item.exception_info.get("raised_exception")
-    ]
+    """Expectations that could not be evaluated at all (configuration, data-type or SQL errors).
+
+    GX reports an expectation's own error at the top of ``exception_info`` and a
+    failed metric (SQL engine) under the metric's id.
+    """
+    problems = []
+    for item in run.result.results:
+        info = item.exception_info or {}
+        found = [info] + [value for value in info.values() if isinstance(value, dict)]
+        messages = [
+            entry.get("exception_message") for entry in found if entry.get("raised_exception")
+        ]
+        if messages:
+            problems.append(f"{rule_name(item.expectation_config)}: {messages[0]}")
+    return problems
 
 
 def safe_run_id(run_id: str) -> str:
@@ -169,7 +220,8 @@ def write_report(run: SuiteRun, reports_path: Path, run_id: str, name: str | Non
             if isinstance(values, list) and len(values) > REPORT_LIST_LIMIT:
                 result[key] = values[:REPORT_LIST_LIMIT]
                 result[f"{key}_truncated_from"] = len(values)
-        result.pop("unexpected_index_query", None)  # repeats the whole index list
+        if not isinstance(result.get("unexpected_index_query"), str):
+            result.pop("unexpected_index_query", None)  # pandas: repeats the whole index list
     folder = reports_path / safe_run_id(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name or run.suite}.json"

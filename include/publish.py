@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from include.audit import VALIDATION_RUNS_TABLE, ensure_audit_schema
 from include.config import Settings
-from include.landing.registry import VALIDATION_RUNS_TABLE, ensure_audit_schema
 from include.warehouse import connect
 
 PUBLISHED_SCHEMAS = ("marts",)

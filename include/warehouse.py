@@ -3,6 +3,8 @@ every writer goes through here and runs in the Airflow pool ``duckdb_writer``.""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -27,3 +29,15 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     # open connection in the same process would be refused.
     con.execute(f"set memory_limit = '{load_settings().warehouse_memory_limit}'")
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One explicit transaction: committed when the block ends, rolled back if it raises."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise

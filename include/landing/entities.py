@@ -309,6 +309,50 @@ ENTITIES: tuple[Entity, ...] = (
 ENTITIES_BY_TABLE = {entity.raw_table: entity for entity in ENTITIES}
 
 
+# Parents: the column of a landed row that must name an existing parent row. The
+# loader loads parents first, so children are checked against this run's parents too.
+@dataclass(frozen=True)
+class Reference:
+    """``column`` of a landed row must name an existing row of ``parent_table``."""
+
+    column: str
+    parent_table: str
+    parent_column: str
+
+
+REFERENCES: dict[str, tuple[Reference, ...]] = {
+    "core_banking__accounts": (Reference("customer_id", "core_banking__customers", "customer_id"),),
+    "core_banking__balances": (Reference("account_id", "core_banking__accounts", "account_id"),),
+    "core_banking__transactions": (
+        Reference("account_id", "core_banking__accounts", "account_id"),
+    ),
+    "loans__repayments": (Reference("account_id", "core_banking__accounts", "account_id"),),
+    "crm__complaints": (Reference("customer_id", "core_banking__customers", "customer_id"),),
+    "crm__campaign_contacts": (Reference("customer_id", "core_banking__customers", "customer_id"),),
+}
+
+
+def load_order() -> list[Entity]:
+    """Parents first (customers, then accounts), then the rest in contract order.
+
+    Referential checks then see the parents this run has just loaded.
+    """
+    depth = {table: 0 for table in ENTITIES_BY_TABLE}
+    for _ in ENTITIES_BY_TABLE:  # longest path from a root; the graph is tiny and acyclic
+        for table, refs in REFERENCES.items():
+            depth[table] = max(depth[ref.parent_table] + 1 for ref in refs)
+    parents = {ref.parent_table for refs in REFERENCES.values() for ref in refs}
+    tables = list(ENTITIES_BY_TABLE)
+    return sorted(
+        ENTITIES_BY_TABLE.values(),
+        key=lambda e: (
+            e.raw_table not in parents,
+            depth[e.raw_table] if e.raw_table in parents else 0,
+            tables.index(e.raw_table),
+        ),
+    )
+
+
 def landing_dir(system: str, entity: str, business_date: str) -> str:
     """Relative folder of one entity's files for one business date (YYYY-MM-DD)."""
     return f"{system}/{entity}/business_date={business_date}"

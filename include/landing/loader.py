@@ -1,4 +1,4 @@
-"""Loading landed files into the warehouse's raw schema, validated by Great Expectations.
+"""Loading landed files into the warehouse's raw schema, checked by Great Expectations.
 
 Entry point for the Airflow task: :func:`load_landing`. Steps:
 
@@ -6,14 +6,16 @@ Entry point for the Airflow task: :func:`load_landing`. Steps:
 2. register re-deliveries (same entity, business date and content under another
    name) as ``duplicate``, unless their original quarantined rows for an unknown
    parent: those are re-checked (step 3) and the rows that now pass are loaded;
-3. per entity, parents first: read every new file, validate all of them as one
-   GX batch, then write each file in its own transaction (good rows to
-   ``raw.<system>__<entity>``, failing rows to ``raw._quarantine``, one row to
-   ``raw._load_registry``), so a crash never leaves half a file;
+3. per entity, parents first, in batches of whole files: stage the files in the
+   warehouse (``staging.py``: DuckDB's CSV reader, or the exact reader where
+   only it will do), run the entity's suites on the batch inside DuckDB
+   (``expectations/landing.py``), then write the batch in one transaction: good
+   rows to ``raw.<system>__<entity>``, failing rows to ``raw._quarantine`` with
+   the rule and reason, one row per file to ``raw._load_registry``; so a crash
+   never leaves part of a file;
 4. mark refused files that a later delivery of their entity and business date
    replaced as ``superseded`` (they stop failing runs);
-5. reconcile every loaded file, not only this run's (landed = loaded + quarantined,
-   and the tables agree), recorded in ``audit.reconciliation``;
+5. reconcile every loaded file, not only this run's (``reconciliation.py``);
 6. build the run's GX Data Docs under ``REPORTS_PATH/<run id>/data_docs/``;
 7. raise :class:`LandingRejectedError` if any file is still refused, after loading the others.
 
@@ -26,38 +28,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 from great_expectations.data_context import AbstractDataContext
 
-from expectations import landing as landing_suites
-from expectations.data_docs import build_data_docs
+from expectations.data_docs import publish_data_docs
+from expectations.landing import run_landing_suites
 from expectations.runner import SuiteRun, gx_context, write_report
+from include.audit import record_check, utc_now
 from include.config import Settings
 from include.landing.discovery import Discovery, LandedFile, discover_new_files
-from include.landing.entities import ENTITIES, Entity
-from include.landing.reader import LandingFileError, ParsedFile, read_landed_file
+from include.landing.entities import Entity, load_order
+from include.landing.reader import LandingFileError
+from include.landing.reconciliation import reconcile
 from include.landing.registry import (
     DUPLICATE,
     LOADED,
-    LOADING_STATUSES,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
     RECHECKED,
-    RECONCILIATION_TABLE,
     REGISTRY_TABLE,
     REJECTED,
-    VALIDATION_RUNS_TABLE,
     Registration,
     ensure_raw_schema,
     supersede_refused,
     write_registration,
 )
-from include.warehouse import connect
+from include.landing.staging import (
+    BATCH_TABLE,
+    WORK_SCHEMA,
+    StagedFile,
+    create_batch_table,
+    drop_work_schema,
+    stage_file,
+)
+from include.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +73,10 @@ CSV_RULE = "csv_structure"
 # Rules that quarantine a row for an unknown parent key (``<column>__is_known``): the
 # rows a re-delivery of their file re-checks once the parent has arrived.
 ORPHAN_RULE_MARK = "__is_known)"
-# All new files of an entity are validated as one GX batch (GX's per-batch overhead
-# is large), but a first run over a long history is cut into batches of whole files
-# so memory stays bounded: about 2 GB is in flight per million transaction rows.
-BATCH_ROWS = 2_000_000
+# Files of an entity are staged and checked together in batches of whole files of
+# about this many rows: GX runs once per batch, and DuckDB spills what does not fit
+# its memory limit, so the size trades the number of GX runs against work-table size.
+BATCH_ROWS = 25_000_000
 
 
 class LandingRejectedError(Exception):
@@ -78,10 +86,6 @@ class LandingRejectedError(Exception):
         self.summary = summary
         listing = "\n".join(f"  - {path}: {message}" for path, message in summary.rejected.items())
         super().__init__(f"{len(summary.rejected)} landed file(s) rejected:\n{listing}")
-
-
-class ReconciliationError(Exception):
-    """Row counts of a loaded file do not add up."""
 
 
 @dataclass
@@ -125,201 +129,6 @@ class LoadSummary:
         return data
 
 
-@dataclass
-class _FileOutcome:
-    """A parsed file split into the rows to load and the rows to quarantine."""
-
-    parsed: ParsedFile
-    landed: LandedFile
-    good: pd.DataFrame
-    quarantine: pd.DataFrame
-    still_failing: int = 0  # a re-check: re-checked rows that still fail (stay quarantined)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def batch_frame(parsed_files: list[tuple[LandedFile, ParsedFile]]) -> pd.DataFrame:
-    """All files of one entity as one frame with a RangeIndex (GX reports failing rows by index)."""
-    frames = []
-    for number, (landed, parsed) in enumerate(parsed_files):
-        frame = parsed.rows.copy()
-        frame["_source_file"] = landed.relative_path
-        frame["_business_date"] = pd.Timestamp(landed.business_date)
-        frame["_file_number"] = number
-        frame["_row_in_file"] = np.arange(len(frame))
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
-
-
-def known_parent_keys(con: duckdb.DuckDBPyConnection, entity: Entity) -> dict[str, pd.Series]:
-    """Parent keys already in raw (this run's parents were loaded before their children)."""
-    keys = {}
-    for ref in landing_suites.REFERENCES.get(entity.raw_table, ()):
-        keys[ref.column] = con.execute(
-            f"select distinct {ref.parent_column} from {RAW_SCHEMA}.{ref.parent_table} "
-            f"where {ref.parent_column} is not null"
-        ).df()[ref.parent_column]
-    return keys
-
-
-def split_outcomes(
-    parsed_files: list[tuple[LandedFile, ParsedFile]],
-    frame: pd.DataFrame,
-    failures: pd.DataFrame,
-    run_id: str,
-) -> list[_FileOutcome]:
-    """Per file: rows without failures to load; failing rows (and CSV bad rows) to quarantine.
-
-    ``failures`` is indexed like ``frame`` and holds ``rule`` and ``reason``.
-    """
-    failing = np.zeros(len(frame), dtype=bool)
-    failing[failures.index.to_numpy(dtype=np.int64)] = True
-    located = frame.loc[failures.index, ["_file_number", "_source_line", "_row_in_file"]]
-    failed = pd.concat([located, failures], axis=1)
-    file_numbers = frame["_file_number"].to_numpy()
-    outcomes = []
-    for number, (landed, parsed) in enumerate(parsed_files):
-        mine = failed[failed["_file_number"].to_numpy() == number]
-        checked = pd.DataFrame(
-            {
-                "source_line": mine["_source_line"].to_numpy(dtype=np.int64),
-                "raw_row": parsed.raw_rows(mine["_row_in_file"].to_numpy(dtype=np.int64)),
-                "rule": mine["rule"].to_numpy(dtype=object),
-                "reason": mine["reason"].to_numpy(dtype=object),
-            }
-        )
-        unreadable = pd.DataFrame(
-            {
-                "source_line": [bad.line for bad in parsed.bad_rows],
-                "raw_row": [bad.raw_row for bad in parsed.bad_rows],
-                "rule": CSV_RULE,
-                "reason": [bad.reason for bad in parsed.bad_rows],
-            }
-        )
-        quarantine = (
-            pd.concat([frame_ for frame_ in (unreadable, checked) if len(frame_)] or [checked])
-            .sort_values("source_line", kind="stable")
-            .assign(run_id=run_id, entity=landed.entity.name, source_file=landed.relative_path)
-            .reset_index(drop=True)
-        )
-        good_positions = frame.loc[(file_numbers == number) & ~failing, "_row_in_file"].to_numpy()
-        good = parsed.rows.iloc[good_positions].reset_index(drop=True)
-        if landed.recheck_of:
-            outcomes.append(_recheck_outcome(parsed, landed, good, quarantine))
-        else:
-            outcomes.append(_FileOutcome(parsed, landed, good, quarantine))
-    return outcomes
-
-
-def _recheck_outcome(
-    parsed: ParsedFile, landed: LandedFile, good: pd.DataFrame, quarantine: pd.DataFrame
-) -> _FileOutcome:
-    """A re-delivery re-checked for orphans: load only its original's orphan rows that now pass.
-
-    The file was validated whole (so the key check sees every row), but only the
-    rows its original quarantined for an unknown parent, and no file of the same
-    delivery has loaded since, are taken. Rows that still fail stay quarantined
-    under the original, once; every other row was loaded from the original already.
-    """
-    pending = good["_source_line"].isin(landed.recheck_lines).to_numpy()
-    recovered = good[pending].reset_index(drop=True)
-    return _FileOutcome(
-        parsed,
-        landed,
-        recovered,
-        quarantine.iloc[0:0],
-        still_failing=len(landed.recheck_lines) - len(recovered),
-    )
-
-
-def write_file(con: duckdb.DuckDBPyConnection, outcome: _FileOutcome, run_id: str) -> Registration:
-    """Good rows, quarantined rows and the registry row of one file, in one transaction."""
-    landed, parsed = outcome.landed, outcome.parsed
-    loaded_at = _utc_now()
-    good = outcome.good.assign(
-        _source_file=landed.relative_path,
-        _business_date=landed.business_date,
-        _file_checksum=parsed.checksum,
-        _run_id=run_id,
-        _loaded_at=loaded_at,
-    )
-    quarantine = outcome.quarantine.assign(quarantined_at=loaded_at)
-    status, message, landed_rows = LOADED, None, parsed.rows_landed
-    if parsed.control_file:
-        message = f"complete per control file {Path(parsed.control_file).name}"
-    if landed.recheck_of:
-        status, message, landed_rows = _recheck_registration(outcome)
-    registration = Registration(
-        file_path=landed.relative_path,
-        entity=landed.entity.name,
-        business_date=landed.business_date,
-        file_checksum=parsed.checksum,
-        status=status,
-        rows_landed=landed_rows,
-        rows_loaded=len(good),
-        rows_quarantined=len(quarantine),
-        run_id=run_id,
-        loaded_at=loaded_at,
-        message=message,
-    )
-    con.begin()
-    try:
-        if len(good):
-            con.register("_landing_good", good)
-            con.execute(
-                f"insert into {RAW_SCHEMA}.{landed.entity.raw_table} by name "
-                "select * from _landing_good"
-            )
-        if len(quarantine):
-            con.register("_landing_quarantine", quarantine)
-            con.execute(f"insert into {QUARANTINE_TABLE} by name select * from _landing_quarantine")
-        write_registration(con, registration)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    finally:
-        for view in ("_landing_good", "_landing_quarantine"):
-            con.unregister(view)
-    return registration
-
-
-def _recheck_registration(outcome: _FileOutcome) -> tuple[str, str, int]:
-    """(status, message, rows landed) of a re-checked re-delivery.
-
-    ``rows_landed`` counts the rows taken from the file (the recovered ones), so
-    landed = loaded + quarantined holds for it as for any loaded file.
-    """
-    landed, recovered = outcome.landed, len(outcome.good)
-    checked = len(landed.recheck_lines)
-    head = (
-        f"same content (sha256) as {landed.recheck_of}; re-checked its {checked} row(s) "
-        "quarantined for an unknown parent"
-    )
-    if not recovered:
-        return DUPLICATE, f"{head}: all still fail and stay quarantined; not loaded again", 0
-    lines = ", ".join(str(line) for line in sorted(outcome.good["_source_line"].tolist())[:20])
-    more = ", ..." if recovered > 20 else ""
-    message = (
-        f"{head}: {recovered} now pass and were loaded (lines {lines}{more}), "
-        f"{outcome.still_failing} still fail and stay quarantined; the other rows were "
-        f"loaded from {landed.recheck_of}"
-    )
-    return RECHECKED, message, recovered
-
-
-def _register_alone(con: duckdb.DuckDBPyConnection, registration: Registration) -> None:
-    con.begin()
-    try:
-        write_registration(con, registration)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-
-
 def _bare_registration(landed: LandedFile, status: str, run_id: str, message: str) -> Registration:
     """Registry row of a file that was not loaded (duplicate or rejected): no rows counted."""
     return Registration(
@@ -332,62 +141,42 @@ def _bare_registration(landed: LandedFile, status: str, run_id: str, message: st
         rows_loaded=0,
         rows_quarantined=0,
         run_id=run_id,
-        loaded_at=_utc_now(),
+        loaded_at=utc_now(),
         message=message,
     )
 
 
-def record_validation_run(con: duckdb.DuckDBPyConnection, run: SuiteRun, run_id: str) -> None:
-    con.execute(
-        f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
-        [run_id, run.suite, run.success, run.evaluated, run.failed, _utc_now()],
-    )
+def _register_alone(con: duckdb.DuckDBPyConnection, registration: Registration) -> None:
+    with transaction(con):
+        write_registration(con, registration)
 
 
-def validate_batch(
-    context: AbstractDataContext,
-    entity: Entity,
-    frame: pd.DataFrame,
-    known_keys: dict[str, pd.Series],
-) -> tuple[list[SuiteRun], pd.DataFrame, pd.DataFrame]:
-    """Run the entity's suites on the batch; return the runs, the checked frame and failing rows."""
-    checked = landing_suites.prepare_frame(frame, entity, known_keys)
-    runs, failures = landing_suites.run_suites(context, entity, checked)
-    return runs, checked, failures
-
-
-def _read_or_reject(
-    con: duckdb.DuckDBPyConnection, landed: LandedFile, run_id: str, summary: LoadSummary
-) -> ParsedFile | None:
-    """Parse a file; a file-level failure registers it as rejected and returns None."""
-    try:
-        return read_landed_file(landed.path, landed.entity, landed.relative_path, landed.control)
-    except LandingFileError as error:
-        log.error("rejected %s", error)
-        summary.rejected[landed.relative_path] = str(error)
-        _register_alone(con, _bare_registration(landed, REJECTED, run_id, str(error)))
-        return None
-
-
-def file_batches(
+def stage_batches(
     con: duckdb.DuckDBPyConnection,
+    entity: Entity,
     files: list[LandedFile],
     run_id: str,
     summary: LoadSummary,
     batch_rows: int,
-) -> Iterator[list[tuple[LandedFile, ParsedFile]]]:
-    """Parsed files grouped into GX batches of whole files, about ``batch_rows`` rows each."""
-    batch: list[tuple[LandedFile, ParsedFile]] = []
+) -> Iterator[list[StagedFile]]:
+    """Stage the files in batches of whole files; a refused file is registered and skipped."""
+    batch: list[StagedFile] = []
     rows = 0
+    create_batch_table(con, entity)
     for landed in files:
-        parsed = _read_or_reject(con, landed, run_id, summary)
-        if parsed is None:
+        try:
+            staged = stage_file(con, landed, len(batch), rows)
+        except LandingFileError as error:
+            log.error("rejected %s", error)
+            summary.rejected[landed.relative_path] = str(error)
+            _register_alone(con, _bare_registration(landed, REJECTED, run_id, str(error)))
             continue
-        batch.append((landed, parsed))
-        rows += parsed.rows_landed
+        batch.append(staged)
+        rows += staged.rows_staged
         if rows >= batch_rows:
             yield batch
             batch, rows = [], 0
+            create_batch_table(con, entity)
     if batch:
         yield batch
 
@@ -402,24 +191,19 @@ def load_entity(
     summary: LoadSummary,
     batch_rows: int = BATCH_ROWS,
 ) -> None:
-    """Read, validate (one GX batch for all files, or several for a long history) and write."""
+    """Stage, check (GX inside DuckDB) and write the entity's files, batch by batch."""
     counts = summary.per_entity.setdefault(entity.raw_table, EntityCounts())
-    for number, parsed_files in enumerate(
-        file_batches(con, files, run_id, summary, batch_rows), start=1
+    for number, batch in enumerate(
+        stage_batches(con, entity, files, run_id, summary, batch_rows), 1
     ):
-        frame = batch_frame(parsed_files)
-        failures = landing_suites.failure_table(frame, [])
-        if len(frame):
-            runs, frame, failures = validate_batch(
-                context, entity, frame, known_parent_keys(con, entity)
-            )
-            for run in runs:
-                name = run.suite if number == 1 else f"{run.suite}__batch{number}"
-                write_report(run, settings.reports_path, run_id, name)
-                record_validation_run(con, run, run_id)
-            log.info("%s: %d rows, %d failing", entity.raw_table, len(frame), len(failures))
-        for outcome in split_outcomes(parsed_files, frame, failures, run_id):
-            registration = write_file(con, outcome, run_id)
+        runs, failures = run_landing_suites(
+            con, context, entity, BATCH_TABLE, WORK_SCHEMA, RAW_SCHEMA
+        )
+        for run in runs:
+            name = run.suite if number == 1 else f"{run.suite}__batch{number}"
+            write_report(run, settings.reports_path, run_id, name)
+            record_validation_run(con, run, run_id)
+        for registration in write_batch(con, entity, batch, failures, run_id):
             if registration.status == DUPLICATE:
                 summary.duplicates.append(registration.file_path)
                 continue
@@ -429,116 +213,244 @@ def load_entity(
             counts.rows_loaded += registration.rows_loaded
             counts.rows_quarantined += registration.rows_quarantined
             summary.files_loaded += 1
+        log.info("%s: batch %d, %d file(s) written", entity.raw_table, number, len(batch))
 
 
-RECONCILIATION_CHECK = "landing__reconciliation"
+def record_validation_run(con: duckdb.DuckDBPyConnection, run: SuiteRun, run_id: str) -> None:
+    record_check(con, run_id, run.suite, run.success, run.evaluated, run.failed)
 
 
-def reconciliation_query() -> str:
-    """Every loaded file version against what the tables hold, plus rows no loaded file explains.
-
-    Raw rows are matched by (file, checksum); quarantined rows by (file, run that
-    loaded it), since a file version is loaded by exactly one run.
-    """
-    raw_counts = " union all ".join(
-        f"select _source_file, _file_checksum, count(*) as rows_in_raw "
-        f"from {RAW_SCHEMA}.{entity.raw_table} group by all"
-        for entity in ENTITIES
+def _files_table(batch: list[StagedFile]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "_file_number": [staged.number for staged in batch],
+            "_file_checksum": [staged.checksum for staged in batch],
+            "is_recheck": [bool(staged.landed.recheck_of) for staged in batch],
+        }
     )
-    return f"""
-        with registry as (
-            select file_path, entity, file_checksum, run_id as loaded_by,
-                   rows_landed, rows_loaded, rows_quarantined
-            from {REGISTRY_TABLE}
-            where status in ({", ".join(f"'{status}'" for status in LOADING_STATUSES)})
-        ),
-        in_raw as ({raw_counts}),
-        in_quarantine as (
-            select source_file, run_id, count(*) as rows_in_quarantine
-            from {QUARANTINE_TABLE} group by all
-        ),
-        by_file as (
-            select
-                coalesce(r.file_path, q.source_file, w._source_file) as file_path,
-                r.entity,
-                coalesce(r.file_checksum, w._file_checksum) as file_checksum,
-                r.loaded_by,
-                r.rows_landed, r.rows_loaded, r.rows_quarantined,
-                coalesce(w.rows_in_raw, 0) as rows_in_raw,
-                coalesce(q.rows_in_quarantine, 0) as rows_in_quarantine
-            from registry as r
-            full join in_raw as w
-                on w._source_file = r.file_path and w._file_checksum = r.file_checksum
-            full join in_quarantine as q
-                on q.source_file = r.file_path and q.run_id = r.loaded_by
+
+
+def _recheck_lines_table(batch: list[StagedFile]) -> pd.DataFrame:
+    pairs = [
+        (staged.number, line) for staged in batch for line in sorted(staged.landed.recheck_lines)
+    ]
+    return pd.DataFrame(pairs, columns=["_file_number", "_source_line"]).astype("int64")
+
+
+def _quarantine_rows(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[StagedFile],
+    failures: str,
+    run_id: str,
+    started: datetime,
+) -> pd.DataFrame:
+    """Rows failing the suites (not of re-checks: theirs stay quarantined once) and CSV bad rows."""
+    failed = con.execute(
+        f"""
+        select batch._file_number, batch._source_line, failures.rule, failures.reason
+        from {failures} as failures
+        join {BATCH_TABLE} as batch using (_row_id)
+        order by batch._file_number, batch._source_line
+        """
+    ).df()
+    frames = []
+    for staged in batch:
+        if staged.landed.recheck_of:
+            continue
+        mine = failed[failed["_file_number"] == staged.number]
+        lines = mine["_source_line"].astype("int64").tolist()
+        texts = staged.raw_rows(lines) if lines else {}
+        checked = pd.DataFrame(
+            {
+                "source_line": lines,
+                "raw_row": [texts[line] for line in lines],
+                "rule": mine["rule"].tolist(),
+                "reason": mine["reason"].tolist(),
+            }
         )
-        select *,
-            coalesce(rows_landed = rows_loaded + rows_quarantined
-                     and rows_in_raw = rows_loaded
-                     and rows_in_quarantine = rows_quarantined, false) as is_balanced
-        from by_file
-        order by file_path
+        unreadable = pd.DataFrame(
+            {
+                "source_line": [bad.line for bad in staged.bad_rows],
+                "raw_row": [bad.raw_row for bad in staged.bad_rows],
+                "rule": CSV_RULE,
+                "reason": [bad.reason for bad in staged.bad_rows],
+            }
+        )
+        parts = [frame for frame in (unreadable, checked) if len(frame)]
+        if parts:
+            frames.append(
+                pd.concat(parts)
+                .sort_values("source_line", kind="stable")
+                .assign(
+                    run_id=run_id,
+                    entity=staged.landed.entity.name,
+                    source_file=staged.landed.relative_path,
+                    quarantined_at=_loaded_at(started, staged),
+                )
+            )
+    columns = ["source_line", "raw_row", "rule", "reason", "run_id", "entity", "source_file"]
+    return pd.concat(frames) if frames else pd.DataFrame(columns=columns)
+
+
+def _loaded_at(started: datetime, staged: StagedFile) -> datetime:
+    """Load time of a file: the batch's time, one microsecond apart per file in load order.
+
+    Staging's "latest delivery wins" orders by load time within a business date,
+    so files keep the order they were loaded in, as if written one by one.
+    """
+    return started + timedelta(microseconds=staged.number)
+
+
+def _good_rows_sql(failures: str, joins: str = "") -> str:
+    """FROM clause of a batch's rows to load: no failure, and of a re-check only recovered rows."""
+    return f"""
+        from {BATCH_TABLE} as batch
+        join landing_files as files using (_file_number)
+        {joins}
+        anti join {failures} as failures using (_row_id)
+        where (not files.is_recheck
+            or (batch._file_number, batch._source_line) in (
+                select (_file_number, _source_line) from landing_recheck_lines
+            ))
     """
 
 
-def record_check(
-    con: duckdb.DuckDBPyConnection, run_id: str, suite: str, evaluated: int, failed: int
-) -> None:
-    """A non-GX check in ``audit.validation_runs`` (``evaluated``/``failed`` count its items)."""
-    con.execute(
-        f"insert into {VALIDATION_RUNS_TABLE} values (?, ?, ?, ?, ?, ?)",
-        [run_id, suite, failed == 0, evaluated, failed, _utc_now()],
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    batch: list[StagedFile],
+    failures: str,
+    run_id: str,
+) -> list[Registration]:
+    """Good rows, quarantined rows and a registry row per file of a batch, in one transaction.
+
+    A re-delivery re-checked for orphans (``recheck_of``) takes only its
+    original's orphan rows that now pass; rows that still fail stay quarantined
+    under the original, once; every other row was loaded from the original already.
+    """
+    started = utc_now()
+    con.register("landing_files", _files_table(batch))
+    con.register("landing_recheck_lines", _recheck_lines_table(batch))
+    good_rows = _good_rows_sql(failures)
+    try:
+        loaded = dict(
+            con.execute(f"select batch._file_number, count(*) {good_rows} group by all").fetchall()
+        )
+        recovered = _recovered_lines(con, good_rows, batch)
+        quarantine = _quarantine_rows(con, batch, failures, run_id, started)
+        registrations = [
+            _registration(
+                staged, loaded.get(staged.number, 0), quarantine, recovered, run_id, started
+            )
+            for staged in batch
+        ]
+        times = pd.DataFrame(
+            {
+                "_file_number": [staged.number for staged in batch],
+                "_loaded_at": [_loaded_at(started, staged) for staged in batch],
+            }
+        )
+        con.register("landing_load_times", times)
+        names = ", ".join(f"batch.{name}" for name in entity.column_names)
+        with transaction(con):
+            con.execute(
+                f"""
+                insert into {RAW_SCHEMA}.{entity.raw_table} by name
+                select {names}, batch._source_line, batch._source_file, batch._business_date,
+                    files._file_checksum, ? as _run_id, times._loaded_at
+                {_good_rows_sql(failures, "join landing_load_times as times using (_file_number)")}
+                """,
+                [run_id],
+            )
+            if len(quarantine):
+                con.register("landing_quarantine", quarantine)
+                con.execute(
+                    f"insert into {QUARANTINE_TABLE} by name select * from landing_quarantine"
+                )
+            for registration in registrations:
+                write_registration(con, registration)
+    finally:
+        for view in (
+            "landing_files",
+            "landing_recheck_lines",
+            "landing_load_times",
+            "landing_quarantine",
+        ):
+            con.unregister(view)
+    return registrations
+
+
+def _recovered_lines(
+    con: duckdb.DuckDBPyConnection, good_rows: str, batch: list[StagedFile]
+) -> dict[int, list[int]]:
+    """Per re-checked file, the lines of its original's orphan rows that now pass."""
+    if not any(staged.landed.recheck_of for staged in batch):
+        return {}
+    rows = con.execute(
+        f"select batch._file_number, batch._source_line {good_rows} and files.is_recheck "
+        "order by 1, 2"
+    ).fetchall()
+    recovered: dict[int, list[int]] = {}
+    for number, line in rows:
+        recovered.setdefault(number, []).append(line)
+    return recovered
+
+
+def _registration(
+    staged: StagedFile,
+    loaded: int,
+    quarantine: pd.DataFrame,
+    recovered: dict[int, list[int]],
+    run_id: str,
+    started: datetime,
+) -> Registration:
+    landed = staged.landed
+    quarantined = (
+        int((quarantine["source_file"] == landed.relative_path).sum()) if len(quarantine) else 0
+    )
+    status, message, landed_rows = LOADED, None, staged.rows_landed
+    if staged.control_file:
+        message = f"complete per control file {Path(staged.control_file).name}"
+    if landed.recheck_of:
+        status, message, landed_rows = _recheck_registration(
+            landed, recovered.get(staged.number, [])
+        )
+    return Registration(
+        file_path=landed.relative_path,
+        entity=landed.entity.name,
+        business_date=landed.business_date,
+        file_checksum=staged.checksum,
+        status=status,
+        rows_landed=landed_rows,
+        rows_loaded=loaded,
+        rows_quarantined=quarantined,
+        run_id=run_id,
+        loaded_at=_loaded_at(started, staged),
+        message=message,
     )
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
-    """Every loaded file, every run: landed = loaded + quarantined, and the tables hold just that.
+def _recheck_registration(landed: LandedFile, recovered_lines: list[int]) -> tuple[str, str, int]:
+    """(status, message, rows landed) of a re-checked re-delivery.
 
-    Writes one row to ``audit.reconciliation`` per file this run loaded and per
-    file that is off (whenever it was loaded), and a summary row to
-    ``audit.validation_runs``; raises :class:`ReconciliationError` when any file
-    is off. Returns the number of files checked.
+    ``rows_landed`` counts the rows taken from the file (the recovered ones), so
+    landed = loaded + quarantined holds for it as for any loaded file.
     """
-    checked = con.execute(reconciliation_query()).df()
-    off = checked[~checked["is_balanced"]]
-    audited = checked[(checked["loaded_by"] == run_id) | ~checked["is_balanced"]]
-    audited = audited.drop(columns="loaded_by").assign(run_id=run_id, checked_at=_utc_now())
-    con.begin()
-    try:
-        if len(audited):
-            con.register("_reconciliation", audited)
-            con.execute(f"insert into {RECONCILIATION_TABLE} by name select * from _reconciliation")
-            con.unregister("_reconciliation")
-        record_check(con, run_id, RECONCILIATION_CHECK, len(checked), len(off))
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    if len(off):
-        problems = [
-            f"{row.file_path}: landed {_count(row.rows_landed)}, registry loaded "
-            f"{_count(row.rows_loaded)} + quarantined {_count(row.rows_quarantined)}, "
-            f"tables hold {row.rows_in_raw} + {row.rows_in_quarantine}"
-            for row in off.itertuples()
-        ]
-        raise ReconciliationError("row counts do not reconcile:\n  " + "\n  ".join(problems))
-    return len(checked)
-
-
-def _count(value: object) -> str:
-    """A registry count, or a note that no loaded file explains the rows."""
-    return "(no loaded file)" if pd.isna(value) else str(int(value))
-
-
-def publish_data_docs(settings: Settings, run_id: str) -> None:
-    """Render the run's Data Docs; a rendering problem is logged, never fails the load."""
-    try:
-        index = build_data_docs(Path(settings.reports_path), run_id)
-    except Exception:  # the HTML is a convenience; the JSON results and audit rows remain
-        log.exception("could not build Data Docs for run %s", run_id)
-        return
-    if index is not None:
-        log.info("Data Docs: %s", index)
+    recovered, checked = len(recovered_lines), len(landed.recheck_lines)
+    head = (
+        f"same content (sha256) as {landed.recheck_of}; re-checked its {checked} row(s) "
+        "quarantined for an unknown parent"
+    )
+    if not recovered:
+        return DUPLICATE, f"{head}: all still fail and stay quarantined; not loaded again", 0
+    lines = ", ".join(str(line) for line in recovered_lines[:20])
+    more = ", ..." if recovered > 20 else ""
+    message = (
+        f"{head}: {recovered} now pass and were loaded (lines {lines}{more}), "
+        f"{checked - recovered} still fail and stay quarantined; the other rows were "
+        f"loaded from {landed.recheck_of}"
+    )
+    return RECHECKED, message, recovered
 
 
 def orphan_lines(con: duckdb.DuckDBPyConnection, landed: LandedFile) -> frozenset[int]:
@@ -591,13 +503,8 @@ def _register_duplicates(
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, summary: LoadSummary) -> None:
-    con.begin()
-    try:
+    with transaction(con):
         superseded = supersede_refused(con)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     for path, by in superseded.items():
         log.warning("refused file %s is superseded by %s", path, by)
         summary.rejected.pop(path, None)
@@ -627,15 +534,16 @@ def load_landing(
         to_load = discovery.new + _register_duplicates(con, discovery, run_id, summary)
         if to_load:
             context = gx_context()
-            for entity in landing_suites.load_order():
+            for entity in load_order():
                 files = [landed for landed in to_load if landed.entity == entity]
                 if files:
                     load_entity(con, context, entity, files, settings, run_id, summary, batch_rows)
+            drop_work_schema(con)
         _supersede(con, summary)
         summary.files_reconciled = reconcile(con, run_id)
     finally:
         con.close()
-        publish_data_docs(settings, run_id)
+        publish_data_docs(Path(settings.reports_path), run_id)
     log.info("landing load summary: %s", summary.as_dict())
     if summary.rejected:
         raise LandingRejectedError(summary)

@@ -106,9 +106,11 @@ class ParsedFile:
     def rows_landed(self) -> int:
         return len(self.rows) + len(self.bad_rows)
 
-    def raw_row(self, position: int) -> str:
-        """Original text of the good record at ``position`` in ``rows``."""
-        return self.raw_rows(np.array([position]))[0]
+    def raw_rows_at(self, lines: list[int]) -> dict[int, str]:
+        """Original text of the good records that start on the given physical lines."""
+        starts = self.rows["_source_line"].to_numpy()
+        positions = np.searchsorted(starts, np.asarray(lines, dtype=np.int64))
+        return dict(zip(lines, self.raw_rows(positions), strict=True))
 
     def raw_rows(self, positions: np.ndarray) -> list[str]:
         """Original text of the good records at ``positions`` (a quoted newline spans lines)."""

@@ -11,14 +11,12 @@ from datetime import date, datetime
 
 import duckdb
 
+from include.audit import create_table, ensure_audit_schema
 from include.landing.entities import ENTITIES, Entity
 
 RAW_SCHEMA = "raw"
-AUDIT_SCHEMA = "audit"
 REGISTRY_TABLE = f"{RAW_SCHEMA}._load_registry"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
-VALIDATION_RUNS_TABLE = f"{AUDIT_SCHEMA}.validation_runs"
-RECONCILIATION_TABLE = f"{AUDIT_SCHEMA}.reconciliation"
 
 # Registry statuses (one per landed file version, see include/landing/README.md):
 LOADED = "loaded"  # rows went to raw and/or the quarantine
@@ -65,31 +63,6 @@ QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("quarantined_at", "TIMESTAMP"),
 )
 
-VALIDATION_RUN_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "VARCHAR"),
-    ("suite", "VARCHAR"),
-    ("success", "BOOLEAN"),
-    ("evaluated", "BIGINT"),  # expectations evaluated
-    ("failed", "BIGINT"),  # expectations that failed
-    ("checked_at", "TIMESTAMP"),
-)
-
-# One row per loaded file version per run that loaded it, plus a row every run for
-# any file whose counts stopped adding up (every loaded file is re-checked each run).
-RECONCILIATION_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("run_id", "VARCHAR"),  # the run that checked
-    ("file_path", "VARCHAR"),
-    ("entity", "VARCHAR"),
-    ("file_checksum", "VARCHAR"),
-    ("rows_landed", "BIGINT"),  # registry: records in the file
-    ("rows_loaded", "BIGINT"),  # registry
-    ("rows_quarantined", "BIGINT"),  # registry
-    ("rows_in_raw", "BIGINT"),  # counted in raw.<system>__<entity>
-    ("rows_in_quarantine", "BIGINT"),  # counted in raw._quarantine
-    ("is_balanced", "BOOLEAN"),
-    ("checked_at", "TIMESTAMP"),
-)
-
 
 @dataclass(frozen=True)
 class Registration:
@@ -106,13 +79,6 @@ class Registration:
     run_id: str
     loaded_at: datetime
     message: str | None = None
-
-
-def _create_table(
-    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[tuple[str, str], ...]
-) -> None:
-    body = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
-    con.execute(f"create table if not exists {table} (\n    {body}\n)")
 
 
 def entity_columns(entity: Entity) -> tuple[tuple[str, str], ...]:
@@ -136,25 +102,15 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None
             )
 
 
-def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """``audit.validation_runs`` (one row per suite run) and ``audit.reconciliation``.
-
-    Audit tables live in their own schema so dbt and BI can read them as sources later.
-    """
-    con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
-    _create_table(con, VALIDATION_RUNS_TABLE, VALIDATION_RUN_COLUMNS)
-    _create_table(con, RECONCILIATION_TABLE, RECONCILIATION_COLUMNS)
-
-
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema and every table, also for entities with no files yet."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     ensure_audit_schema(con)
     for entity in ENTITIES:
-        _create_table(con, f"{RAW_SCHEMA}.{entity.raw_table}", entity_columns(entity))
+        create_table(con, f"{RAW_SCHEMA}.{entity.raw_table}", entity_columns(entity))
         _add_missing_columns(con, entity)
-    _create_table(con, REGISTRY_TABLE, REGISTRY_COLUMNS)
-    _create_table(con, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
+    create_table(con, REGISTRY_TABLE, REGISTRY_COLUMNS)
+    create_table(con, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
 
 
 def registered_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
