@@ -82,9 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     top1 = mapped("reason_code_1").eq(at_churn["planted_reason"])
-    any3 = top1 | mapped("reason_code_2").eq(at_churn["planted_reason"]) | mapped(
-        "reason_code_3"
-    ).eq(at_churn["planted_reason"])
+    any3 = (
+        top1
+        | mapped("reason_code_2").eq(at_churn["planted_reason"])
+        | mapped("reason_code_3").eq(at_churn["planted_reason"])
+    )
     per_reason = {
         reason: {
             "churners": len(group),
@@ -99,9 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "planted_churners_in_test_horizon": int(test["planted_label"].sum()),
         "roc_auc_vs_planted": float(roc_auc_score(test["planted_label"], probability)),
         "roc_auc_vs_warehouse_label": float(
-            roc_auc_score(
-                test.loc[labelled, "churn_label_3m"].astype(bool), probability[labelled]
-            )
+            roc_auc_score(test.loc[labelled, "churn_label_3m"].astype(bool), probability[labelled])
         ),
         "reason_codes_at_planted_churn_month": per_reason,
         "top_reason_agreement": float(top1.mean()) if len(top1) else None,

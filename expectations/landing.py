@@ -10,7 +10,7 @@ The suites run where the rows are: the loader stages each batch of files in
 the warehouse, and GX's SQL engine evaluates them inside DuckDB
 (``warehouse_source.py`` has the small adapter this needs). GX checks columns,
 so values that need parsing or a lookup are first turned into derived columns
-of a view, :func:`checked_view_sql` ("parse and flag"):
+of the checked table, :func:`checked_rows_sql` ("parse and flag"):
 
 - ``<col>__is_valid``: the text parses as the column's type (missing counts as valid;
   the not-null rule covers it), e.g. ``2024-02-30`` is not a valid date;
@@ -277,8 +277,8 @@ def _fits_type_sql(column: Column) -> dict[str, str]:
     }
 
 
-def checked_view_sql(entity: Entity, batch_table: str, raw_schema: str) -> str:
-    """A view over a staged batch with the derived columns the suite checks.
+def checked_rows_sql(entity: Entity, batch_table: str, raw_schema: str) -> str:
+    """A staged batch with the derived columns the suite checks (a ``select``).
 
     The batch holds the entity's columns as text plus ``_row_id``, ``_source_file``
     and ``_business_date``; parent keys are looked up in ``raw_schema`` (this
@@ -351,8 +351,11 @@ def run_landing_suites(
     survivors = f"{work_schema}.survivors"
     found = f"{work_schema}.failed_expectations"
     failures = f"{work_schema}.failures"
-    view = checked_view_sql(entity, batch_table, raw_schema)
-    con.execute(f"create or replace view {checked} as {view}")
+    # A table, not a view: every derived column is computed once, and GX's queries
+    # (one bundled count, then one per failed expectation) read plain columns.
+    con.execute(
+        f"create or replace table {checked} as {checked_rows_sql(entity, batch_table, raw_schema)}"
+    )
     con.execute(
         f"create or replace table {found} "
         f"({ROW_ID} bigint, position integer, rule varchar, reason varchar)"
@@ -363,9 +366,12 @@ def run_landing_suites(
         runs = [run_suite_on_table(source, build_suite(entity), "checked", ROW_ID)]
         _raise_if_broken(runs[0])
         position = _collect_failures(work, runs[0], checked, found, 0)
+        # Only the key suite's columns: GX's uniqueness query joins group counts back
+        # to every column of the table it checks.
+        key_columns = ", ".join([*entity.key, "_source_file", "_business_date"])
         con.execute(
-            f"create or replace view {survivors} as select * from {checked} "
-            f"where {ROW_ID} not in (select {ROW_ID} from {found})"
+            f"create or replace table {survivors} as select {ROW_ID}, {key_columns} "
+            f"from {checked} anti join {found} using ({ROW_ID})"
         )
         runs.append(run_suite_on_table(source, build_key_suite(entity), "survivors", ROW_ID))
         _raise_if_broken(runs[1])

@@ -110,7 +110,7 @@ def run_suite_on_table(
 ) -> SuiteRun:
     """Validate a warehouse table or view through GX's SQL engine (``source``: a SQL data source).
 
-    SUMMARY results: counts and a sample per expectation, plus, for each failed
+    BASIC results: counts and a sample per expectation, plus, for each failed
     one, GX's query for its failing rows keyed by ``row_id``
     (:func:`unexpected_index_queries`), to be run in the warehouse.
     """
@@ -119,7 +119,7 @@ def run_suite_on_table(
     result = batch.validate(
         suite,
         result_format={
-            "result_format": "SUMMARY",
+            "result_format": "BASIC",
             "unexpected_index_column_names": [row_id],
             "return_unexpected_index_query": True,
         },

@@ -60,12 +60,13 @@ class DuckDBDatasource(SQLDatasource):
 def schema_cursor(con: duckdb.DuckDBPyConnection, schema: str) -> duckdb.DuckDBPyConnection:
     """A new session on ``con``'s database whose unqualified names resolve in ``schema``.
 
-    GX names tables without their schema in some queries (column reflection, the
-    failing-rows queries it returns), so the session's default schema is set instead.
-    A cursor sees committed data only.
+    ``schema`` is a schema or an attached database of ``con``. GX names tables
+    without their schema in some queries (column reflection, the failing-rows
+    queries it returns), so the session's default is set instead. A cursor sees
+    committed data only.
     """
     cursor = con.cursor()
-    cursor.execute(f"set schema = '{schema}'")
+    cursor.execute(f"use {schema}")
     return cursor
 
 

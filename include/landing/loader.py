@@ -26,6 +26,7 @@ is skipped. A rejected file is retried each run; fixed content loads.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -58,6 +59,7 @@ from include.landing.registry import (
     write_registration,
 )
 from include.landing.staging import (
+    BATCH_LINES,
     BATCH_TABLE,
     WORK_SCHEMA,
     StagedFile,
@@ -76,7 +78,7 @@ ORPHAN_RULE_MARK = "__is_known)"
 # Files of an entity are staged and checked together in batches of whole files of
 # about this many rows: GX runs once per batch, and DuckDB spills what does not fit
 # its memory limit, so the size trades the number of GX runs against work-table size.
-BATCH_ROWS = 25_000_000
+BATCH_ROWS = 10_000_000
 
 
 class LandingRejectedError(Exception):
@@ -93,6 +95,7 @@ class EntityCounts:
     files_loaded: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    seconds: float = 0.0  # staging, checking and writing the entity's files
 
 
 @dataclass
@@ -193,6 +196,7 @@ def load_entity(
 ) -> None:
     """Stage, check (GX inside DuckDB) and write the entity's files, batch by batch."""
     counts = summary.per_entity.setdefault(entity.raw_table, EntityCounts())
+    started = time.perf_counter()
     for number, batch in enumerate(
         stage_batches(con, entity, files, run_id, summary, batch_rows), 1
     ):
@@ -214,6 +218,7 @@ def load_entity(
             counts.rows_quarantined += registration.rows_quarantined
             summary.files_loaded += 1
         log.info("%s: batch %d, %d file(s) written", entity.raw_table, number, len(batch))
+    counts.seconds += round(time.perf_counter() - started, 2)
 
 
 def record_validation_run(con: duckdb.DuckDBPyConnection, run: SuiteRun, run_id: str) -> None:
@@ -249,7 +254,7 @@ def _quarantine_rows(
         f"""
         select batch._file_number, batch._source_line, failures.rule, failures.reason
         from {failures} as failures
-        join {BATCH_TABLE} as batch using (_row_id)
+        join {BATCH_LINES} as batch using (_row_id)
         order by batch._file_number, batch._source_line
         """
     ).df()
@@ -304,7 +309,7 @@ def _loaded_at(started: datetime, staged: StagedFile) -> datetime:
 def _good_rows_sql(failures: str, joins: str = "") -> str:
     """FROM clause of a batch's rows to load: no failure, and of a re-check only recovered rows."""
     return f"""
-        from {BATCH_TABLE} as batch
+        from {BATCH_LINES} as batch
         join landing_files as files using (_file_number)
         {joins}
         anti join {failures} as failures using (_row_id)

@@ -1,8 +1,9 @@
 """Staging a batch of landed files in the warehouse, where the quality gate checks them.
 
-Each file of a batch goes into one work table (``_landing_work.batch``): the
-entity's columns as text (empty field = NULL), its physical line, its file
-number and a batch-wide ``_row_id``. Two ways in, with one result:
+Each file of a batch goes into one work table (``landing_work.batch``): the
+entity's columns as text (empty field = NULL), its file number and a
+batch-wide ``_row_id``; the view ``landing_work.batch_lines`` adds each row's
+physical line (``_source_line``). Two ways in, with one result:
 
 - **DuckDB's CSV reader** (the fast path): strict RFC 4180 parsing, rejected
   records kept with their line (``store_rejects``). It is used when the file's
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from include.landing.discovery import LandedFile
 from include.landing.entities import Entity
@@ -40,7 +42,10 @@ from include.landing.reader import (
     read_landed_file,
 )
 
-WORK_SCHEMA = "_landing_work"
+# The work area is an in-memory database attached to the warehouse connection: staged
+# rows are never written to the warehouse file (DuckDB spills to its temp directory
+# what does not fit the memory limit), and cursors of the connection see it.
+WORK_SCHEMA = "landing_work"
 BATCH_TABLE = f"{WORK_SCHEMA}.batch"
 # Longest line DuckDB's reader takes; longer lines go to the exact reader.
 DUCKDB_MAX_LINE_BYTES = 8 * 1024 * 1024
@@ -73,17 +78,42 @@ class StagedFile:
         return _one_line_records(self.landed.path, lines)
 
 
+BATCH_LINES = f"{WORK_SCHEMA}.batch_lines"
+SKIPS_TABLE = f"{WORK_SCHEMA}.rejected_lines"
+
+
 def create_batch_table(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """An empty batch, its rejected-lines table and the view that numbers lines.
+
+    Rows read by DuckDB carry their record number in the file (``_record``, the
+    header not counted); their physical line is that + 1 + the rejected records
+    before them (``rejected_lines``: reject i of a file has ``good_before`` good
+    records before it). Rows of the exact reader carry their line itself.
+    """
     columns = ", ".join(f"{name} varchar" for name in entity.column_names)
-    con.execute(f"create schema if not exists {WORK_SCHEMA}")
+    con.execute(f"attach if not exists ':memory:' as {WORK_SCHEMA}")
     con.execute(
         f"create or replace table {BATCH_TABLE} ({columns}, _row_id bigint, _file_number integer, "
-        "_source_line bigint, _source_file varchar, _business_date date)"
+        "_record bigint, _line bigint, _source_file varchar, _business_date date)"
+    )
+    con.execute(
+        f"create or replace table {SKIPS_TABLE} "
+        "(_file_number integer, good_before bigint, skipped bigint)"
+    )
+    con.execute(
+        f"""
+        create or replace view {BATCH_LINES} as
+        select batch.*,
+            coalesce(batch._line, batch._record + 1 + coalesce(skips.skipped, 0)) as _source_line
+        from {BATCH_TABLE} as batch
+        asof left join {SKIPS_TABLE} as skips
+            on batch._file_number = skips._file_number and batch._record > skips.good_before
+        """
     )
 
 
 def drop_work_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"drop schema if exists {WORK_SCHEMA} cascade")
+    con.execute(f"detach database if exists {WORK_SCHEMA}")
 
 
 def stage_file(
@@ -157,34 +187,55 @@ def _stage_with_duckdb(
     """Read with DuckDB's CSV reader; None when the file's shape needs the exact reader."""
     columns = "{" + ", ".join(f"'{name}': 'varchar'" for name in shape.header) + "}"
     path = str(landed.path).replace("'", "''")
+    names = ", ".join(landed.entity.column_names)
+    con.begin()  # the file's rows go in whole or not at all
     try:
-        con.execute(
+        good = con.execute(
             f"""
-            create or replace temp table landing_file_rows as
-            select * from read_csv('{path}', header = true, auto_detect = false,
+            insert into {BATCH_TABLE}
+            select {names}, ? + ordinality - 1, ?, ordinality, null, ?, cast(? as date)
+            from read_csv('{path}', header = true, auto_detect = false,
                 columns = {columns}, delim = ',', quote = '"', escape = '"',
                 strict_mode = true, max_line_size = {DUCKDB_MAX_LINE_BYTES},
                 store_rejects = true, rejects_table = 'landing_rejects',
                 rejects_scan = 'landing_reject_scans')
             with ordinality
-            """
-        )
+            """,
+            [first_row_id, number, landed.relative_path, landed.business_date],
+        ).fetchall()[0][0]
         rejects = con.execute(
             "select line, error_type, csv_line from landing_rejects order by line"
         ).fetchall()
     except duckdb.Error:
-        _drop_fast_path_tables(con)
+        con.rollback()
+        _drop_rejects(con)
         return None
-    good = con.execute("select count(*) from landing_file_rows").fetchall()[0][0]
     bad_rows = _bad_rows(rejects, len(shape.header), shape.lines)
     records = good + len(rejects)
     declared = shape.declared_records
     if bad_rows is None or records != shape.lines - 1 or declared not in (None, records):
-        _drop_fast_path_tables(con)
+        con.rollback()
+        _drop_rejects(con)
         return None
-    _insert_file_rows(con, landed, number, first_row_id, [bad.line for bad in bad_rows])
-    _drop_fast_path_tables(con)
+    skips = pd.DataFrame(
+        {
+            "_file_number": number,
+            "good_before": [bad.line - 1 - index for index, bad in enumerate(bad_rows, start=1)],
+            "skipped": range(1, len(bad_rows) + 1),
+        },
+        dtype="int64",
+    )
+    con.register("landing_skips", skips)
+    con.execute(f"insert into {SKIPS_TABLE} select * from landing_skips")
+    con.unregister("landing_skips")
+    con.commit()
+    _drop_rejects(con)
     return StagedFile(landed, number, landed.checksum, good, bad_rows, shape.control_file)
+
+
+def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("drop table if exists landing_rejects")
+    con.execute("drop table if exists landing_reject_scans")
 
 
 def _bad_rows(rejects: list[tuple], width: int, last_line: int) -> list[BadRow] | None:
@@ -207,55 +258,11 @@ def _bad_rows(rejects: list[tuple], width: int, last_line: int) -> list[BadRow] 
     return bad_rows
 
 
-def _insert_file_rows(
-    con: duckdb.DuckDBPyConnection,
-    landed: LandedFile,
-    number: int,
-    first_row_id: int,
-    bad_lines: list[int],
-) -> None:
-    """Move the read rows into the batch; a good record's line skips the rejected lines before it.
-
-    The k-th good record (``ordinality`` k) is on line k + 1 + the number of
-    rejected lines before it: with rejected lines l_1 < l_2 < ..., reject i has
-    l_i - 1 - i good records before it (header on line 1).
-    """
-    names = ", ".join(f"nullif({name}, '') as {name}" for name in landed.entity.column_names)
-    con.execute("create or replace temp table landing_skips (good_before bigint, skipped bigint)")
-    if bad_lines:
-        con.executemany(
-            "insert into landing_skips values (?, ?)",
-            [(line - 1 - index, index) for index, line in enumerate(bad_lines, start=1)],
-        )
-    con.execute(
-        f"""
-        insert into {BATCH_TABLE}
-        select {names},
-            ? + rows.ordinality - 1 as _row_id,
-            ? as _file_number,
-            rows.ordinality + 1 + coalesce(skips.skipped, 0) as _source_line,
-            ? as _source_file,
-            cast(? as date) as _business_date
-        from landing_file_rows as rows
-        asof left join (
-            select good_before, max(skipped) as skipped from landing_skips group by good_before
-        ) as skips
-            on rows.ordinality > skips.good_before
-        """,
-        [first_row_id, number, landed.relative_path, landed.business_date],
-    )
-
-
-def _drop_fast_path_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for table in ("landing_file_rows", "landing_rejects", "landing_reject_scans", "landing_skips"):
-        con.execute(f"drop table if exists {table}")
-
-
 def _stage_parsed(
     con: duckdb.DuckDBPyConnection, landed: LandedFile, number: int, first_row_id: int
 ) -> StagedFile:
     parsed = read_landed_file(landed.path, landed.entity, landed.relative_path, landed.control)
-    rows = parsed.rows.assign(
+    rows = parsed.rows.rename(columns={"_source_line": "_line"}).assign(
         _row_id=range(first_row_id, first_row_id + len(parsed.rows)),
         _file_number=number,
         _source_file=landed.relative_path,

@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from expectations import landing as landing_suites
 from expectations.runner import gx_context
 from include.bank_generator import GeneratorConfig, generate_bank
 from include.bank_generator.dirt import (
@@ -42,9 +41,10 @@ from include.bank_generator.dirt import (
 )
 from include.bank_generator.tables import ACCOUNT_ID, CUSTOMER_ID
 from include.config import load_settings
-from include.landing.entities import DECIMAL, ENTITIES, INTEGER, STRING, Entity
+from include.landing.entities import DECIMAL, ENTITIES, INTEGER, REFERENCES, STRING, Entity
 from include.landing.loader import CSV_RULE, load_landing
 from include.landing.reader import read_landed_file
+from tests.expectations.test_landing_suites import check
 
 START = "2025-01-01"
 MONTHS = 3
@@ -294,11 +294,11 @@ def test_every_defect_of_every_column_breaks_its_rule(bank: dict, entity: Entity
         kind for kind in ROW_KINDS if kind not in CSV_KINDS and kind_columns(entity, kind)
     }
     known = {
-        ref.column: bank["parent_keys"][ref.column]
-        for ref in landing_suites.REFERENCES.get(entity.raw_table, ())
+        ref.column: list(bank["parent_keys"][ref.column])
+        for ref in REFERENCES.get(entity.raw_table, ())
     }
-    frame = landing_suites.prepare_frame(pd.DataFrame(checked), entity, known)
-    _, failures = landing_suites.run_suites(gx_context(), entity, frame)
+    frame = pd.DataFrame(checked)
+    _, failures = check(gx_context(), entity, frame, known)
     got = failures["rule"].reindex(range(len(frame))).tolist()
     wrong = [
         (*case, frame.loc[index, case[1]], got[index])

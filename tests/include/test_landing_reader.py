@@ -46,7 +46,10 @@ def test_good_rows_keep_physical_line_numbers_and_bad_rows_are_set_apart(tmp_pat
     ]
     assert parsed.bad_rows[0].reason == "expected 4 fields, found 3"
     assert parsed.rows_landed == 6
-    assert parsed.raw_rows_at([2, 6]) == {2: 'B1,"Main\nStreet",Shanghai,East', 6: "B4,Fourth,Beijing,North"}
+    assert parsed.raw_rows_at([2, 6]) == {
+        2: 'B1,"Main\nStreet",Shanghai,East',
+        6: "B4,Fourth,Beijing,North",
+    }
     assert parsed.checksum == sha256_hex(path.read_bytes())
 
 
