@@ -1,6 +1,7 @@
 """The bank-scale benchmark: generate a bank, run the DAGs through Airflow, time each stage.
 
     uv run python benchmarks/run.py --customers 10000 [--months 12] [--data-dir DIR]
+        [--landing DIR]   (reuse a bank generated before instead of generating one)
 
 Stages, each with its wall time and the peak memory of its process tree:
 
@@ -514,6 +515,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--json", type=Path, default=None, help="default: <data-dir>/benchmark.json"
     )
     parser.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help="use this landing area (a bank generated before, only read) instead of generating",
+    )
+    parser.add_argument(
         "--execution-mode",
         choices=("watcher", "local"),
         default=None,
@@ -563,32 +570,42 @@ def main(argv: list[str] | None = None) -> dict:
     )
     layers = node_layers(DBT_PROJECT_DIR / "target" / "manifest.json")
 
-    print(f"== generating {args.customers} customers x {args.months} months", flush=True)
-    generated = run_measured(
-        [
-            tool("python"),
-            "-m",
-            "include.bank_generator",
-            "--customers",
-            str(args.customers),
-            "--months",
-            str(args.months),
-            "--start-date",
-            args.start_date,
-            "--seed",
-            str(args.seed),
-            "--dirt-rate",
-            str(args.dirt_rate),
-            "--out",
-            str(data_dir),
-            "--quiet",
-        ],
-        env,
-        logs / "generate.log",
-    )
-    bank_rows = generator_rows(logs / "generate.log")
-    note = f"{bank_rows.get('transactions', 0):,} transactions, {bank_rows.get('balances', 0):,} balances"
-    stages.append(Stage("generate", generated.wall_seconds, generated.peak_rss_bytes, note=note))
+    bank_rows: dict[str, int] = {}
+    if args.landing:
+        env["LANDING_PATH"] = str(args.landing.resolve())
+        print(f"== using the landing area {env['LANDING_PATH']} (not generated)", flush=True)
+    else:
+        print(f"== generating {args.customers} customers x {args.months} months", flush=True)
+        generated = run_measured(
+            [
+                tool("python"),
+                "-m",
+                "include.bank_generator",
+                "--customers",
+                str(args.customers),
+                "--months",
+                str(args.months),
+                "--start-date",
+                args.start_date,
+                "--seed",
+                str(args.seed),
+                "--dirt-rate",
+                str(args.dirt_rate),
+                "--out",
+                str(data_dir),
+                "--quiet",
+            ],
+            env,
+            logs / "generate.log",
+        )
+        bank_rows = generator_rows(logs / "generate.log")
+        note = (
+            f"{bank_rows.get('transactions', 0):,} transactions, "
+            f"{bank_rows.get('balances', 0):,} balances"
+        )
+        stages.append(
+            Stage("generate", generated.wall_seconds, generated.peak_rss_bytes, note=note)
+        )
     dates = business_dates(Path(env["LANDING_PATH"]))
     if len(dates) < 2:
         raise SystemExit("the generated bank has fewer than two business dates")
@@ -663,6 +680,7 @@ def main(argv: list[str] | None = None) -> dict:
         "first_run_date": first_date.isoformat(),
         "next_run_date": next_date.isoformat(),
         "bank_rows": bank_rows,
+        "landing": env["LANDING_PATH"],
         "execution_mode": env.get("DBT_EXECUTION_MODE", "DAG default"),
         "machine": machine(),
         "data_dir": str(data_dir),

@@ -12,6 +12,8 @@
 | DUCKDB_THREADS     | 2                                     | DuckDB threads of a dbt run (profiles.yml) |
 | DUCKDB_TEMP_DIRECTORY | $WAREHOUSE_PATH.tmp                | DuckDB spill directory of a dbt run (profiles.yml) |
 | DBT_EXECUTION_MODE | watcher                               | how cosmos runs dbt: watcher or local (dags/pipeline_defaults.py) |
+| SCORING_SLICE_CUSTOMERS | 250000                           | customers scored at a time (memory grows with it) |
+| TRAINING_CUSTOMERS | 250000                                | customers the monthly training fits on: a fixed hash sample above that |
 
 Sample bank (bin/demo): SAMPLE_CUSTOMERS, SAMPLE_MONTHS, SAMPLE_START_DATE, SAMPLE_DIRT_RATE.
 """
@@ -37,6 +39,10 @@ class Settings:
     # DuckDB's default cap is 80% of RAM; its buffer pool then grows until the
     # machine runs out when big loads share a process with Airflow and pandas.
     warehouse_memory_limit: str = "4GB"
+    # Scoring holds a slice of the customers' months in memory at a time; training
+    # fits on a deterministic sample of at most this many customers (scoring.train).
+    scoring_slice_customers: int = 250_000
+    training_customers: int = 250_000
 
     @property
     def dbt_project_dir(self) -> Path:
@@ -59,4 +65,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         model_store_path=path("MODEL_STORE_PATH", data_dir / "models"),
         reports_path=path("REPORTS_PATH", data_dir / "reports"),
         warehouse_memory_limit=env.get("WAREHOUSE_MEMORY_LIMIT", "4GB"),
+        scoring_slice_customers=int(env.get("SCORING_SLICE_CUSTOMERS", 250_000)),
+        training_customers=int(env.get("TRAINING_CUSTOMERS", 250_000)),
     )

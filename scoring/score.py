@@ -23,10 +23,11 @@ from scoring.churn_model import risk_bands
 from scoring.cli import run_dated_job
 from scoring.customer_value import VALUE_COLUMNS, predict_lifetime_value, value_summary
 from scoring.drift import drift_report, drift_warnings, references_from_dict
-from scoring.features import behaviour_features
+from scoring.features import DRIFT_FEATURES, behaviour_features
 from scoring.reason_codes import reason_contributions, top_reasons
 from scoring.segments import assign_segments
 from scoring.train import SCORE_VARIABLE, current_population, load_panel
+from scoring.warehouse_io import CustomerSlice, customer_slices
 
 log = logging.getLogger(__name__)
 
@@ -36,39 +37,85 @@ def lifetime_values(
     models: model_store.ScoringModels,
     score_date: date,
     month: date,
-    customers: pd.Series,
+    population: pd.DataFrame,
+    customers: CustomerSlice,
 ) -> pd.DataFrame:
     """VALUE_COLUMNS per scored customer (NULL without a fitted model or transactions)."""
     empty = pd.DataFrame(
-        np.nan, index=pd.Index(customers, name="customer_id"), columns=VALUE_COLUMNS
+        np.nan, index=pd.Index(population["customer_id"], name="customer_id"), columns=VALUE_COLUMNS
     )
     if models.lifetime_value is None:
         return empty
-    activity = warehouse_io.read_customer_activity(settings.warehouse_path, score_date, month)
+    activity = warehouse_io.read_customer_activity(
+        settings.warehouse_path, score_date, month, customers
+    )
     try:
         summary = value_summary(activity, score_date)
         predicted = predict_lifetime_value(models.lifetime_value, summary)
     except ValueError as error:
-        # lifetime value must not hold back the churn scores relationship managers act on
         log.warning("lifetime value left empty: %s", error)
         return empty
     return predicted.reindex(empty.index)
 
 
 def segment_columns(
-    settings: Settings, models: model_store.ScoringModels, population: pd.DataFrame
+    settings: Settings,
+    models: model_store.ScoringModels,
+    population: pd.DataFrame,
+    customers: CustomerSlice,
 ) -> pd.DataFrame:
     if models.segments is None:
         return pd.DataFrame({"segment_id": pd.NA, "segment_name": None}, index=population.index)
-    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path)
+    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path, customers)
     assigned = assign_segments(models.segments, behaviour_features(population, holdings))
     return assigned[["segment_id", "segment_name"]].set_axis(population.index)
+
+
+def score_slice(
+    settings: Settings,
+    models: model_store.ScoringModels,
+    score_date: date,
+    customers: CustomerSlice,
+    bands: tuple,
+) -> tuple[pd.DataFrame, pd.DataFrame, date, bool]:
+    """Scores of one slice of the customers, the frame drift is measured on, the feature
+    month and whether it is complete."""
+    panel, month, complete = load_panel(settings, score_date, customers)
+    population = current_population(panel, month)
+    del panel
+    probabilities = models.churn.predict_probability(population)
+    reasons = top_reasons(
+        reason_contributions(models.churn.predict_probability, population, models.reason_reference),
+        population,
+    )
+    values = lifetime_values(settings, models, score_date, month, population, customers)
+    segments = segment_columns(settings, models, population, customers)
+    rows = len(population)
+    scores = pd.DataFrame(
+        {
+            "score_date": [score_date] * rows,
+            "customer_id": population["customer_id"].astype(str).to_numpy(),
+            "feature_month_start_date": [month] * rows,
+            "churn_probability": probabilities,
+            "churn_risk_band": risk_bands(probabilities, bands),
+            **{column: reasons[column].to_numpy() for column in reasons.columns},
+            **{column: values[column].to_numpy() for column in VALUE_COLUMNS},
+            "segment_id": segments["segment_id"].to_numpy(),
+            "segment_name": segments["segment_name"].to_numpy(),
+        }
+    )
+    watched = population.loc[:, list(DRIFT_FEATURES)].assign(**{SCORE_VARIABLE: probabilities})
+    return scores, watched, month, complete
 
 
 def score_customers(
     settings: Settings, score_date: date, run_id: str, scored_at: datetime | None = None
 ) -> dict[str, Any]:
-    """Score every customer with an open account in the feature month; JSON-ready summary."""
+    """Score every customer with an open account in the feature month; JSON-ready summary.
+
+    Customers are scored a slice at a time (``SCORING_SLICE_CUSTOMERS``) and written
+    in one go, so memory follows the slice, not the bank.
+    """
     version = model_store.approved_version(settings.model_store_path)
     if version is None:
         message = "no approved model yet: run the monthly training (DAG churn_model_training)"
@@ -82,40 +129,22 @@ def score_customers(
             "notes": [message],
         }
     models, metadata = model_store.load_model(settings.model_store_path, version)
-    panel, month, complete = load_panel(settings, score_date)
-    population = current_population(panel, month)
-
-    probabilities = models.churn.predict_probability(population)
     bands = warehouse_io.read_risk_bands(settings.warehouse_path)
-    reasons = top_reasons(
-        reason_contributions(models.churn.predict_probability, population, models.reason_reference),
-        population,
-    )
-    values = lifetime_values(settings, models, score_date, month, population["customer_id"])
-    segments = segment_columns(settings, models, population)
-
+    slices = customer_slices(settings.warehouse_path, settings.scoring_slice_customers)
+    parts = [score_slice(settings, models, score_date, part, bands) for part in slices]
+    scores = pd.concat([part[0] for part in parts], ignore_index=True)
+    current = pd.concat([part[1] for part in parts], ignore_index=True)
+    month, complete = parts[0][2], parts[0][3]
     stamp = scored_at or datetime.now(UTC).replace(tzinfo=None)
-    rows = len(population)
-    scores = pd.DataFrame(
-        {
-            "score_date": [score_date] * rows,
-            "customer_id": population["customer_id"].astype(str).to_numpy(),
-            "feature_month_start_date": [month] * rows,
-            "churn_probability": probabilities,
-            "churn_risk_band": risk_bands(probabilities, bands),
-            **{column: reasons[column].to_numpy() for column in reasons.columns},
-            **{column: values[column].to_numpy() for column in VALUE_COLUMNS},
-            "segment_id": segments["segment_id"].to_numpy(),
-            "segment_name": segments["segment_name"].to_numpy(),
-            "model_version": [version] * rows,
-            "run_id": [run_id] * rows,
-            "scored_at": pd.Series([stamp] * rows, dtype="datetime64[us]"),
-        }
+    rows = len(scores)
+    scores = scores.assign(
+        model_version=[version] * rows,
+        run_id=[run_id] * rows,
+        scored_at=pd.Series([stamp] * rows, dtype="datetime64[us]"),
     )
     band_names = [name for name, _ in bands]
     written = warehouse_io.write_scores(settings.warehouse_path, score_date, scores, band_names)
 
-    current = population.assign(**{SCORE_VARIABLE: probabilities})
     report = drift_report(references_from_dict(metadata["drift_references"]), current)
     drift = report.assign(
         score_date=score_date, model_version=version, run_id=run_id, computed_at=stamp
@@ -134,9 +163,9 @@ def score_customers(
         "feature_month_complete": complete,
         "customers_scored": written,
         "risk_band_counts": {band: int(band_counts.get(band, 0)) for band in band_names},
-        "mean_churn_probability": float(probabilities.mean()) if written else None,
-        "mean_predicted_value_12m": float(np.nanmean(values["predicted_value_12m"]))
-        if written and values["predicted_value_12m"].notna().any()
+        "mean_churn_probability": float(scores["churn_probability"].mean()) if written else None,
+        "mean_predicted_value_12m": float(np.nanmean(scores["predicted_value_12m"]))
+        if written and scores["predicted_value_12m"].notna().any()
         else None,
         "segments": scores["segment_name"].value_counts().to_dict(),
         "model_version": version,

@@ -50,6 +50,7 @@ from scoring.model_store import ScoringModels
 from scoring.periods import choose_feature_month
 from scoring.reason_codes import reference_values
 from scoring.segments import fit_segments, segments_summary
+from scoring.warehouse_io import EVERY_CUSTOMER, CustomerSlice, customer_slices
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +58,22 @@ log = logging.getLogger(__name__)
 SCORE_VARIABLE = "churn_probability"
 
 
-def load_panel(settings: Settings, as_of: date) -> tuple[pd.DataFrame, date, bool]:
-    """Feature panel up to the feature month of ``as_of`` (scoring.periods)."""
-    months = warehouse_io.read_customer_months(settings.warehouse_path, as_of)
+def load_panel(
+    settings: Settings, as_of: date, customers: CustomerSlice = EVERY_CUSTOMER
+) -> tuple[pd.DataFrame, date, bool]:
+    """Feature panel of ``customers`` up to the feature month of ``as_of`` (scoring.periods).
+
+    Features are windows over one customer's own months, so a slice of the
+    customers gets exactly the features it would get in the whole panel.
+    """
+    months = warehouse_io.read_customer_months(settings.warehouse_path, as_of, customers)
     if months.empty:
         raise LookupError(
             f"{settings.warehouse_path}: marts.fct_customer_months has no rows up to {as_of}"
         )
     month, complete = choose_feature_month(months["month_start_date"], as_of)
     months = months.loc[months["month_start_date"] <= month]
-    signals = warehouse_io.read_signal_months(settings.warehouse_path, month)
+    signals = warehouse_io.read_signal_months(settings.warehouse_path, month, customers)
     # dbt fills a month's label as soon as the warehouse holds the horizon's months
     # (var churn_label_horizon_months) after it; run as of an earlier date (a
     # backfill), only labels known by then may be used
@@ -126,16 +133,26 @@ def promotion_decision(
     return {"promoted": True, "why": "at least as good as the approved model", **comparison}
 
 
+def training_sample(settings: Settings) -> CustomerSlice:
+    """The customers the models are fitted on: all of them, or the first of the hash
+    slices of at most ``TRAINING_CUSTOMERS`` (the same customers every month while the
+    bank's size stays in the same band), so memory stays bounded at any bank size."""
+    return customer_slices(settings.warehouse_path, settings.training_customers)[0]
+
+
 def train_models(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]:
     """Fit, store and (maybe) promote; returns a JSON-ready summary."""
-    panel, month, complete = load_panel(settings, as_of)
+    sample = training_sample(settings)
+    panel, month, complete = load_panel(settings, as_of, sample)
     training = assemble_training_set(panel)
     result = train_churn_model(training)
     notes = list(result.notes)
+    if sample.slices > 1:
+        notes.append(f"fitted on a hash sample of the customers ({sample.describe()})")
     approved = approved_models(settings)
 
     population = current_population(panel, month)
-    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path)
+    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path, sample)
     behaviour = behaviour_features(population, holdings)
     segments = (
         fit_segments(behaviour, previous=approved[0].segments if approved else None)
@@ -145,7 +162,7 @@ def train_models(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]
     if segments is None:
         notes.append(f"segments not fitted: {len(behaviour)} customers (need 50)")
 
-    activity = warehouse_io.read_customer_activity(settings.warehouse_path, as_of, month)
+    activity = warehouse_io.read_customer_activity(settings.warehouse_path, as_of, month, sample)
     lifetime_value, why_not = fit_lifetime_value(value_summary(activity, as_of))
     if why_not:
         notes.append(why_not)

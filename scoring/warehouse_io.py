@@ -10,11 +10,16 @@ ones inserted, so re-scoring a date replaces it and other dates stay as history.
 
 Each call opens the file for as short a time as it can (DuckDB allows one writing
 process per file; run writers in the ``duckdb_writer`` pool).
+
+Reads take a :class:`CustomerSlice`: a bank too large to hold in memory at once
+is scored (and trained on) a deterministic slice of its customers at a time.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -72,6 +77,39 @@ DRIFT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class CustomerSlice:
+    """The customers whose ``hash(customer_id) % slices`` is ``index``: one of ``slices``
+    disjoint parts that together hold every customer (DuckDB's hash is stable)."""
+
+    index: int = 0
+    slices: int = 1
+
+    def condition(self, column: str = "customer_id") -> str:
+        if self.slices == 1:
+            return "true"
+        return f"hash({column}) % {self.slices} = {self.index}"
+
+    def describe(self) -> str:
+        return "all customers" if self.slices == 1 else f"slice {self.index + 1} of {self.slices}"
+
+
+EVERY_CUSTOMER = CustomerSlice()
+
+
+def customer_slices(warehouse_path: Path, customers_per_slice: int) -> list[CustomerSlice]:
+    """Slices of about ``customers_per_slice`` customers of fct_customer_months each."""
+    con = connect(warehouse_path)
+    try:
+        [(customers,)] = con.execute(
+            f"select count(distinct customer_id) from {'.'.join(MART_TABLE)}"
+        ).fetchall()
+    finally:
+        con.close()
+    slices = max(1, math.ceil(customers / max(customers_per_slice, 1)))
+    return [CustomerSlice(index, slices) for index in range(slices)]
+
+
 def _table_columns(con, schema: str, table: str) -> list[tuple[str, str]]:
     return con.execute(
         "select column_name, data_type from information_schema.columns "
@@ -81,7 +119,11 @@ def _table_columns(con, schema: str, table: str) -> list[tuple[str, str]]:
 
 
 def _read_mart(
-    warehouse_path: Path, table: tuple[str, str], columns: tuple[str, ...], through: date
+    warehouse_path: Path,
+    table: tuple[str, str],
+    columns: tuple[str, ...],
+    through: date,
+    customers: CustomerSlice,
 ) -> pd.DataFrame:
     """``columns`` of a customer-month mart with ``month_start_date <= through``."""
     if not warehouse_path.is_file():
@@ -99,7 +141,7 @@ def _read_mart(
             )
         frame = con.execute(
             f"select {', '.join(columns)} from {schema}.{name} where month_start_date <= ? "
-            "order by customer_id, month_start_date",
+            f"and {customers.condition()} order by customer_id, month_start_date",
             [through],
         ).df()
     finally:
@@ -108,17 +150,26 @@ def _read_mart(
     return frame
 
 
-def read_customer_months(warehouse_path: Path, through: date) -> pd.DataFrame:
+def read_customer_months(
+    warehouse_path: Path, through: date, customers: CustomerSlice = EVERY_CUSTOMER
+) -> pd.DataFrame:
     """fct_customer_months rows up to the month ``through``, by customer and month."""
-    return _read_mart(warehouse_path, MART_TABLE, MART_COLUMNS, through)
+    return _read_mart(warehouse_path, MART_TABLE, MART_COLUMNS, through, customers)
 
 
-def read_signal_months(warehouse_path: Path, through: date) -> pd.DataFrame:
+def read_signal_months(
+    warehouse_path: Path, through: date, customers: CustomerSlice = EVERY_CUSTOMER
+) -> pd.DataFrame:
     """fct_customer_signal_months rows (signals + label) up to the month ``through``."""
-    return _read_mart(warehouse_path, SIGNAL_TABLE, SIGNAL_COLUMNS, through)
+    return _read_mart(warehouse_path, SIGNAL_TABLE, SIGNAL_COLUMNS, through, customers)
 
 
-def read_customer_activity(warehouse_path: Path, as_of: date, feature_month: date) -> pd.DataFrame:
+def read_customer_activity(
+    warehouse_path: Path,
+    as_of: date,
+    feature_month: date,
+    customers: CustomerSlice = EVERY_CUSTOMER,
+) -> pd.DataFrame:
     """Per customer with a customer-initiated transaction up to ``as_of``: first and last
     transaction day and transaction days (fct_transactions), and the transaction days and
     contribution of the (at most 12) months up to ``feature_month`` (scoring.customer_value)."""
@@ -132,6 +183,7 @@ def read_customer_activity(warehouse_path: Path, as_of: date, feature_month: dat
                 select distinct customer_id, transaction_date
                 from marts.fct_transactions
                 where is_customer_initiated and customer_id is not null and transaction_date <= ?
+                    and {customers}
             ),
             per_customer as (
                 select
@@ -147,14 +199,14 @@ def read_customer_activity(warehouse_path: Path, as_of: date, feature_month: dat
             contribution as (
                 select customer_id, sum(contribution_amount) as window_contribution_amount
                 from marts.fct_customer_months
-                where month_start_date between ? and ?
+                where month_start_date between ? and ? and {customers}
                 group by customer_id
             )
             select per_customer.*, contribution.window_contribution_amount
             from per_customer
             left join contribution on per_customer.customer_id = contribution.customer_id
             order by per_customer.customer_id
-            """,
+            """.format(customers=customers.condition()),
             [as_of, window_start, min(window_end, as_of), window_start, feature_month],
         ).df()
     finally:
@@ -162,14 +214,16 @@ def read_customer_activity(warehouse_path: Path, as_of: date, feature_month: dat
     return frame.loc[:, list(ACTIVITY_COLUMNS)]
 
 
-def read_customer_holdings(warehouse_path: Path) -> pd.DataFrame:
+def read_customer_holdings(
+    warehouse_path: Path, customers: CustomerSlice = EVERY_CUSTOMER
+) -> pd.DataFrame:
     """customer_id and product_depth (marts.mart_customer_loyalty, as float). The share
     of investment accounts comes with the signal mart (``read_signal_months``)."""
     con = connect(warehouse_path)
     try:
         return con.execute(
             "select customer_id, cast(product_depth as double) as product_depth "
-            "from marts.mart_customer_loyalty order by customer_id"
+            f"from marts.mart_customer_loyalty where {customers.condition()} order by customer_id"
         ).df()
     finally:
         con.close()

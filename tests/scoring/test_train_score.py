@@ -294,3 +294,24 @@ def test_training_as_of_a_past_date_uses_only_labels_known_then(
     fill_warehouse(settings.warehouse_path, bank)
     summary = train_models(settings, date(2023, 12, 31), "train_past")
     assert summary["metrics"]["test_months"] == ["2023-08-01", "2023-09-01"]
+
+
+def test_scoring_a_slice_of_the_customers_at_a_time_gives_the_same_scores(trained) -> None:
+    """A big bank is scored in hash slices of its customers; the scores do not change."""
+    settings, _ = trained
+    stamp = datetime(2024, 4, 2, 2, 0)
+    score_customers(settings, date(2024, 4, 1), "whole", scored_at=stamp)
+    whole = read_scores(settings.warehouse_path, date(2024, 4, 1)).drop(columns="run_id")
+    whole_drift = drift_rows(settings).drop(columns=["run_id", "computed_at"])
+    sliced_settings = replace(settings, scoring_slice_customers=100)  # 300 customers: 3 slices
+    summary = score_customers(sliced_settings, date(2024, 4, 1), "sliced", scored_at=stamp)
+    sliced = read_scores(settings.warehouse_path, date(2024, 4, 1)).drop(columns="run_id")
+
+    assert summary["customers_scored"] == len(whole) > 200
+    by_customer = ["customer_id"]
+    pd.testing.assert_frame_equal(
+        sliced.sort_values(by_customer, ignore_index=True),
+        whole.sort_values(by_customer, ignore_index=True),
+    )
+    sliced_drift = drift_rows(settings).drop(columns=["run_id", "computed_at"])
+    pd.testing.assert_frame_equal(sliced_drift, whole_drift)

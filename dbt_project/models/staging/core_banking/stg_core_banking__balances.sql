@@ -1,9 +1,10 @@
 -- One row per account and day the balance changed (and the opening day);
 -- days without a row carry the last balance forward (int_account_balances_carried_forward).
+{{ config(unique_key=['account_id', 'balance_date']) }}
 with
 
 source as (
-    {{ latest_delivery(source('core_banking', 'balances'), ['account_id', 'balance_date']) }}
+    {{ latest_delivery_since_last_build(source('core_banking', 'balances'), ['account_id', 'balance_date']) }}
 ),
 
 renamed as (

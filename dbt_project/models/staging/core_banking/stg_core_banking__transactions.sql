@@ -1,8 +1,9 @@
 -- One row per posted transaction; a late re-delivery of the same id replaces the earlier one.
+{{ config(unique_key='transaction_id') }}
 with
 
 source as (
-    {{ latest_delivery(source('core_banking', 'transactions'), ['transaction_id']) }}
+    {{ latest_delivery_since_last_build(source('core_banking', 'transactions'), ['transaction_id']) }}
 ),
 
 renamed as (
