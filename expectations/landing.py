@@ -42,7 +42,7 @@ from expectations.runner import (
     run_suite_on_table,
     unexpected_index_queries,
 )
-from expectations.warehouse_source import add_warehouse_source, schema_cursor
+from expectations.warehouse_source import schema_cursor, warehouse_source
 from include.landing.entities import (
     DATE,
     DECIMAL,
@@ -360,22 +360,23 @@ def run_landing_suites(
         f"create or replace table {found} "
         f"({ROW_ID} bigint, position integer, rule varchar, reason varchar)"
     )
-    source = add_warehouse_source(context, f"{SUITE_PREFIX}warehouse", con, work_schema)
     work = schema_cursor(con, work_schema)  # runs GX's failing-rows queries (unqualified names)
     try:
-        runs = [run_suite_on_table(source, build_suite(entity), "checked", ROW_ID)]
-        _raise_if_broken(runs[0])
-        position = _collect_failures(work, runs[0], checked, found, 0)
-        # Only the key suite's columns: GX's uniqueness query joins group counts back
-        # to every column of the table it checks.
-        key_columns = ", ".join([*entity.key, "_source_file", "_business_date"])
-        con.execute(
-            f"create or replace table {survivors} as select {ROW_ID}, {key_columns} "
-            f"from {checked} anti join {found} using ({ROW_ID})"
-        )
-        runs.append(run_suite_on_table(source, build_key_suite(entity), "survivors", ROW_ID))
-        _raise_if_broken(runs[1])
-        _collect_failures(work, runs[1], checked, found, position, survivors)
+        with warehouse_source(context, f"{SUITE_PREFIX}warehouse", con, work_schema) as source:
+            runs = [run_suite_on_table(source, build_suite(entity), "checked", ROW_ID)]
+            _raise_if_broken(runs[0])
+            position = _collect_failures(work, runs[0], checked, found, 0)
+            # Only the key suite's columns: GX's uniqueness query joins group counts
+            # back to every column of the table it checks.
+            key_columns = ", ".join([*entity.key, "_source_file", "_business_date"])
+            con.execute(
+                f"create or replace table {survivors} as select {ROW_ID}, {key_columns} "
+                f"from {checked} anti join {found} using ({ROW_ID})"
+            )
+            key_run = run_suite_on_table(source, build_key_suite(entity), "survivors", ROW_ID)
+            runs.append(key_run)
+            _raise_if_broken(key_run)
+            _collect_failures(work, key_run, checked, found, position, survivors)
     finally:
         work.close()
     con.execute(

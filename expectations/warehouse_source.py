@@ -20,7 +20,7 @@ with parameters inlined, but it does not recognise duckdb-engine's ``$1``
 parameter style (the uniqueness query kept a bare ``$1``), so the engine uses
 ``?`` (``paramstyle="qmark"``), which GX inlines.
 
-:func:`add_warehouse_source` points it at an open DuckDB connection (a cursor of
+:func:`warehouse_source` points it at an open DuckDB connection (a cursor of
 it, so the loader's own connection and its settings are shared: DuckDB refuses
 a second connection to the same file with another configuration, and
 ``duckdb-engine`` sets a user agent that differs).
@@ -28,6 +28,8 @@ a second connection to the same file with another configuration, and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import duckdb
@@ -70,18 +72,36 @@ def schema_cursor(con: duckdb.DuckDBPyConnection, schema: str) -> duckdb.DuckDBP
     return cursor
 
 
-def add_warehouse_source(
+@contextmanager
+def warehouse_source(
     context: AbstractDataContext, name: str, con: duckdb.DuckDBPyConnection, schema: str
-) -> DuckDBDatasource:
-    """A GX data source on the tables of ``schema``, through a cursor of ``con``."""
-    return context.data_sources.add_or_update_duckdb(  # type: ignore[attr-defined]
+) -> Iterator[DuckDBDatasource]:
+    """A GX data source on the tables of ``schema``, through cursors of ``con``.
+
+    The data source is removed and every cursor it opened is closed when the block
+    ends, so nothing of a validation stays open on the warehouse.
+    """
+    cursors: list[duckdb.DuckDBPyConnection] = []
+
+    def new_cursor() -> ConnectionWrapper:
+        cursors.append(schema_cursor(con, schema))
+        return ConnectionWrapper(cursors[-1])
+
+    source = context.data_sources.add_or_update_duckdb(  # type: ignore[attr-defined]
         name=name,
         connection_string="duckdb:///:memory:",  # not opened: ``creator`` supplies the connection
         kwargs={
-            "creator": lambda: ConnectionWrapper(schema_cursor(con, schema)),
+            "creator": new_cursor,
             "poolclass": sa.pool.StaticPool,
             # GX inlines the parameters of the failing-rows queries it returns, but
             # not duckdb-engine's default ``$1`` style; ``?`` it inlines.
             "paramstyle": "qmark",
         },
     )
+    try:
+        yield source
+    finally:
+        source.get_execution_engine().engine.dispose()
+        context.data_sources.delete(name)
+        for cursor in cursors:
+            cursor.close()

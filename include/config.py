@@ -10,7 +10,6 @@
 | REPORTS_PATH       | $BANK_DATA_DIR/reports                | validation reports and data docs    |
 | WAREHOUSE_MEMORY_LIMIT | 4GB                               | DuckDB memory cap per process       |
 | DUCKDB_THREADS     | 2                                     | DuckDB threads of a dbt run (profiles.yml) |
-| DUCKDB_TEMP_DIRECTORY | $WAREHOUSE_PATH.tmp                | DuckDB spill directory of a dbt run (profiles.yml) |
 | DBT_EXECUTION_MODE | watcher                               | how cosmos runs dbt: watcher or local (dags/pipeline_defaults.py) |
 | SCORING_SLICE_CUSTOMERS | 250000                           | customers scored at a time (memory grows with it) |
 | TRAINING_CUSTOMERS | 250000                                | customers the monthly training fits on: a fixed hash sample above that |

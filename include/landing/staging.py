@@ -217,25 +217,25 @@ def _stage_with_duckdb(
         con.rollback()
         _drop_rejects(con)
         return None
-    skips = pd.DataFrame(
-        {
-            "_file_number": number,
-            "good_before": [bad.line - 1 - index for index, bad in enumerate(bad_rows, start=1)],
-            "skipped": range(1, len(bad_rows) + 1),
-        },
-        dtype="int64",
-    )
-    con.register("landing_skips", skips)
-    con.execute(f"insert into {SKIPS_TABLE} select * from landing_skips")
-    con.unregister("landing_skips")
+    if bad_rows:
+        skips = pd.DataFrame(
+            {
+                "_file_number": number,
+                "good_before": [bad.line - 1 - i for i, bad in enumerate(bad_rows, start=1)],
+                "skipped": range(1, len(bad_rows) + 1),
+            },
+            dtype="int64",
+        )
+        con.register("landing_skips", skips)
+        con.execute(f"insert into {SKIPS_TABLE} select * from landing_skips")
+        con.unregister("landing_skips")
     con.commit()
     _drop_rejects(con)
     return StagedFile(landed, number, landed.checksum, good, bad_rows, shape.control_file)
 
 
 def _drop_rejects(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("drop table if exists landing_rejects")
-    con.execute("drop table if exists landing_reject_scans")
+    con.execute("drop table if exists landing_rejects; drop table if exists landing_reject_scans")
 
 
 def _bad_rows(rejects: list[tuple], width: int, last_line: int) -> list[BadRow] | None:

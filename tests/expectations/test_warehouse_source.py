@@ -8,7 +8,7 @@ import pytest
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
 from expectations.runner import gx_context, raised_exceptions, run_suite_on_table
-from expectations.warehouse_source import DuckDBExecutionEngine, add_warehouse_source
+from expectations.warehouse_source import DuckDBExecutionEngine, warehouse_source
 
 
 @pytest.fixture
@@ -35,16 +35,16 @@ def test_gx_sql_engine_without_the_adapter_loses_every_result(
     monkeypatch.setattr(
         DuckDBExecutionEngine, "execute_query", SqlAlchemyExecutionEngine.execute_query
     )
-    source = add_warehouse_source(gx_context(), "plain", warehouse, "work")
-    run = run_suite_on_table(source, not_null_suite(), "rows", "row_id")
+    with warehouse_source(gx_context(), "plain", warehouse, "work") as source:
+        run = run_suite_on_table(source, not_null_suite(), "rows", "row_id")
     assert "list index out of range" in " ".join(raised_exceptions(run))
 
 
 def test_the_adapter_counts_and_returns_the_failing_rows(
     warehouse: duckdb.DuckDBPyConnection,
 ) -> None:
-    source = add_warehouse_source(gx_context(), "fixed", warehouse, "work")
-    run = run_suite_on_table(source, not_null_suite(), "rows", "row_id")
+    with warehouse_source(gx_context(), "fixed", warehouse, "work") as source:
+        run = run_suite_on_table(source, not_null_suite(), "rows", "row_id")
 
     assert raised_exceptions(run) == []
     [result] = run.result.results
