@@ -338,11 +338,9 @@ def write_batch(
     con.register("landing_recheck_lines", _recheck_lines_table(batch))
     good_rows = _good_rows_sql(failures)
     try:
-        loaded = dict(
-            con.execute(f"select batch._file_number, count(*) {good_rows} group by all").fetchall()
-        )
         recovered = _recovered_lines(con, good_rows, batch)
         quarantine = _quarantine_rows(con, batch, failures, run_id, started)
+        loaded = _rows_to_load(con, batch, failures, recovered)
         registrations = [
             _registration(
                 staged, loaded.get(staged.number, 0), quarantine, recovered, run_id, started
@@ -383,6 +381,27 @@ def write_batch(
         ):
             con.unregister(view)
     return registrations
+
+
+def _rows_to_load(
+    con: duckdb.DuckDBPyConnection,
+    batch: list[StagedFile],
+    failures: str,
+    recovered: dict[int, list[int]],
+) -> dict[int, int]:
+    """Rows each file loads: its staged rows less its failing ones (a re-check: the recovered)."""
+    failing = dict(
+        con.execute(
+            f"select batch._file_number, count(*) from {failures} as failures "
+            f"join {BATCH_TABLE} as batch using (_row_id) group by all"
+        ).fetchall()
+    )
+    return {
+        staged.number: len(recovered.get(staged.number, []))
+        if staged.landed.recheck_of
+        else staged.rows_staged - failing.get(staged.number, 0)
+        for staged in batch
+    }
 
 
 def _recovered_lines(
