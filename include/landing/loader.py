@@ -356,15 +356,22 @@ def write_batch(
         con.register("landing_load_times", times)
         names = ", ".join(f"batch.{name}" for name in entity.column_names)
         with transaction(con):
-            con.execute(
-                f"""
-                insert into {RAW_SCHEMA}.{entity.raw_table} by name
-                select {names}, batch._source_line, batch._source_file, batch._business_date,
-                    files._file_checksum, ? as _run_id, times._loaded_at
-                {_good_rows_sql(failures, "join landing_load_times as times using (_file_number)")}
-                """,
-                [run_id],
-            )
+            # raw rows carry their file and line; their order in the table means nothing
+            # (about a third faster at millions of rows). Only for this insert: the CSV
+            # reader's record numbers rely on the order being kept.
+            con.execute("set preserve_insertion_order = false")
+            try:
+                con.execute(
+                    f"""
+                    insert into {RAW_SCHEMA}.{entity.raw_table} by name
+                    select {names}, batch._source_line, batch._source_file, batch._business_date,
+                        files._file_checksum, ? as _run_id, times._loaded_at
+                    {_good_rows_sql(failures, "join landing_load_times as times using (_file_number)")}
+                    """,
+                    [run_id],
+                )
+            finally:
+                con.execute("reset preserve_insertion_order")
             if len(quarantine):
                 con.register("landing_quarantine", quarantine)
                 con.execute(
