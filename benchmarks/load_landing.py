@@ -15,6 +15,7 @@ area is only read.
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import tempfile
 import time
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=BATCH_ROWS)
     parser.add_argument("--keep", type=Path, help="write the warehouse here")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")  # batch progress
     business_date = args.business_date or last_business_date(args.landing)
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
