@@ -259,10 +259,11 @@ def _quarantine_rows(
         """
     ).df()
     frames = []
+    failed_by_file = dict(tuple(failed.groupby("_file_number"))) if len(failed) else {}
     for staged in batch:
-        if staged.landed.recheck_of:
+        mine = failed_by_file.get(staged.number, failed.iloc[0:0])
+        if staged.landed.recheck_of or (mine.empty and not staged.bad_rows):
             continue
-        mine = failed[failed["_file_number"] == staged.number]
         lines = mine["_source_line"].astype("int64").tolist()
         texts = staged.raw_rows(lines) if lines else {}
         checked = pd.DataFrame(
