@@ -418,16 +418,14 @@ def _collect_failures(
         position += 1
         if rule.startswith(UNIQUE_KEY_EXPECTATION):
             query = _duplicate_rows_sql(validated, _rule_columns(rule))
-        before = con.execute(f"select count(*) from {found}").fetchall()[0][0]
-        con.execute(
+        [(added,)] = con.execute(
             f"""
             insert into {found}
             select {ROW_ID}, {position}, {_quote(rule)}, {reason_sql(meta)}
             from {checked}
             where {ROW_ID} in (select {ROW_ID} from ({query.strip().rstrip(";")}))
             """
-        )
-        added = con.execute(f"select count(*) from {found}").fetchall()[0][0] - before
+        ).fetchall()
         if added != expected:
             raise SuiteError(
                 f"{rule}: GX counted {expected} failing rows, its query returned {added}"

@@ -342,9 +342,10 @@ def write_batch(
         recovered = _recovered_lines(con, good_rows, batch)
         quarantine = _quarantine_rows(con, batch, failures, run_id, started)
         loaded = _rows_to_load(con, batch, failures, recovered)
+        per_file = quarantine["source_file"].value_counts()
         registrations = [
             _registration(
-                staged, loaded.get(staged.number, 0), quarantine, recovered, run_id, started
+                staged, loaded.get(staged.number, 0), per_file, recovered, run_id, started
             )
             for staged in batch
         ]
@@ -431,15 +432,13 @@ def _recovered_lines(
 def _registration(
     staged: StagedFile,
     loaded: int,
-    quarantine: pd.DataFrame,
+    quarantined_per_file: pd.Series,
     recovered: dict[int, list[int]],
     run_id: str,
     started: datetime,
 ) -> Registration:
     landed = staged.landed
-    quarantined = (
-        int((quarantine["source_file"] == landed.relative_path).sum()) if len(quarantine) else 0
-    )
+    quarantined = int(quarantined_per_file.get(landed.relative_path, 0))
     status, message, landed_rows = LOADED, None, staged.rows_landed
     if staged.control_file:
         message = f"complete per control file {Path(staged.control_file).name}"
