@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 from include.config import load_settings
-from include.landing.loader import BATCH_ROWS, LandingRejectedError, load_landing
+from loading.loader import BATCH_ROWS, LandingRejectedError, load_landing
 
 PARTITION = "business_date="
 

@@ -93,7 +93,7 @@ def customer_operations_daily() -> None:
         """Find files not loaded yet, check them with GX, load good rows, quarantine bad ones."""
         from datetime import date
 
-        from include.landing.loader import load_landing
+        from loading.loader import load_landing
 
         summary = load_landing(load_settings(), date.fromisoformat(ds), run_id)
         return summary.as_dict()

@@ -3,7 +3,7 @@
 - ``audit.validation_runs``: one row per suite run (GX suites of the landing gate
   and the marts, and the non-GX checks such as the reconciliation);
 - ``audit.reconciliation``: per loaded file, landed = loaded + quarantined and what
-  the tables hold (``include/landing/reconciliation.py`` writes it).
+  the tables hold (``loading/reconciliation.py`` writes it).
 """
 
 from __future__ import annotations

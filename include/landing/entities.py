@@ -16,7 +16,7 @@ field = missing value, dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS``
 
 Each typed column names the SQL type dbt staging casts it to (:attr:`Column.sql_type`);
 the landing checks are derived from the same definition, so a value that passes the
-gate always casts in staging (``tests/include/test_loader.py`` checks that the staging
+gate always casts in staging (``tests/loading/test_loader.py`` checks that the staging
 models cast to these types, and the bad-input catalogue casts everything it loaded).
 """
 

@@ -75,7 +75,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
             (
                 "from datetime import date\n"
                 "from include.config import load_settings\n"
-                "from include.landing.loader import load_landing\n"
+                "from loading.loader import load_landing\n"
                 "load_landing(load_settings(), date(2025, 5, 31), 'test')\n"
             ),
         ],

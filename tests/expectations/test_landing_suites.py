@@ -9,7 +9,7 @@ import pytest
 from expectations import landing
 from expectations.runner import SuiteRun, gx_context
 from include.landing.entities import ENTITIES, ENTITIES_BY_TABLE, REFERENCES, Entity, load_order
-from include.landing.staging import BATCH_TABLE, WORK_SCHEMA, create_batch_table
+from loading.staging import BATCH_TABLE, WORK_SCHEMA, create_batch_table
 
 ACCOUNTS = ENTITIES_BY_TABLE["core_banking__accounts"]
 

@@ -42,8 +42,8 @@ from include.bank_generator.dirt import (
 from include.bank_generator.tables import ACCOUNT_ID, CUSTOMER_ID
 from include.config import load_settings
 from include.landing.entities import DECIMAL, ENTITIES, INTEGER, REFERENCES, STRING, Entity
-from include.landing.loader import CSV_RULE, load_landing
-from include.landing.reader import read_landed_file
+from loading.loader import CSV_RULE, load_landing
+from loading.reader import read_landed_file
 from tests.expectations.test_landing_suites import check
 
 START = "2025-01-01"

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include.landing.discovery import discover_new_files, scan_landing
-from include.landing.registry import ensure_raw_schema
+from loading.discovery import discover_new_files, scan_landing
+from loading.registry import ensure_raw_schema
 
 HEADER = "branch_id,branch_name,city,region\n"
 

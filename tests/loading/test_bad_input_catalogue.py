@@ -26,8 +26,8 @@ import pytest
 from include.config import Settings, load_settings
 from include.landing.control import control_file_text
 from include.landing.entities import ENTITIES_BY_TABLE
-from include.landing.loader import LandingRejectedError, load_landing
-from tests.include.test_loader import (
+from loading.loader import LandingRejectedError, load_landing
+from tests.loading.test_loader import (
     ACCOUNTS,
     CUSTOMERS,
     DAY1,

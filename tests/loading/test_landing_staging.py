@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from include.landing import staging
-from include.landing.discovery import LandedFile
 from include.landing.entities import ENTITIES_BY_TABLE
-from include.landing.reader import file_checksum
+from loading import staging
+from loading.discovery import LandedFile
+from loading.reader import file_checksum
 
 BRANCHES = ENTITIES_BY_TABLE["reference__branches"]
 HEADER = "branch_id,branch_name,city,region\n"

@@ -26,8 +26,8 @@ import duckdb
 
 from include.landing.control import CONTROL_SUFFIX
 from include.landing.entities import ENTITIES, Entity
-from include.landing.reader import file_checksum
-from include.landing.registry import DONE_STATUSES, loaded_deliveries, registered_files
+from loading.reader import file_checksum
+from loading.registry import DONE_STATUSES, loaded_deliveries, registered_files
 
 PARTITION = re.compile(r"business_date=(\d{4}-\d{2}-\d{2})")
 ENTITY_BY_FOLDER = {(entity.system, entity.name): entity for entity in ENTITIES}

@@ -27,8 +27,8 @@ from include.landing.entities import (
     landing_dir,
     landing_file_name,
 )
-from include.landing.loader import LandingRejectedError, load_landing
-from include.landing.reconciliation import ReconciliationError, reconcile
+from loading.loader import LandingRejectedError, load_landing
+from loading.reconciliation import ReconciliationError, reconcile
 
 DAY1 = "2025-01-01"
 DAY2 = "2025-01-02"

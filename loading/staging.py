@@ -18,7 +18,7 @@ physical line (``_source_line``). Two ways in, with one result:
   problem (not UTF-8, NUL bytes, header, truncation, control file), whose
   messages name file, line and column.
 
-``tests/include/test_landing_staging.py`` checks that both ways stage the same
+``tests/loading/test_landing_staging.py`` checks that both ways stage the same
 rows, lines and bad rows.
 """
 
@@ -31,9 +31,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from include.landing.discovery import LandedFile
 from include.landing.entities import Entity
-from include.landing.reader import (
+from loading.discovery import LandedFile
+from loading.reader import (
     FIELD_SIZE_LIMIT,
     UTF8_BOM,
     BadRow,

@@ -41,11 +41,12 @@ from expectations.landing import run_landing_suites
 from expectations.runner import SuiteRun, gx_context, write_report
 from include.audit import record_check, utc_now
 from include.config import Settings
-from include.landing.discovery import Discovery, LandedFile, discover_new_files
 from include.landing.entities import Entity, load_order
-from include.landing.reader import LandingFileError
-from include.landing.reconciliation import reconcile
-from include.landing.registry import (
+from include.warehouse import connect, transaction
+from loading.discovery import Discovery, LandedFile, discover_new_files
+from loading.reader import LandingFileError
+from loading.reconciliation import reconcile
+from loading.registry import (
     DUPLICATE,
     LOADED,
     QUARANTINE_TABLE,
@@ -58,7 +59,7 @@ from include.landing.registry import (
     supersede_refused,
     write_registration,
 )
-from include.landing.staging import (
+from loading.staging import (
     BATCH_LINES,
     BATCH_TABLE,
     WORK_SCHEMA,
@@ -67,7 +68,6 @@ from include.landing.staging import (
     drop_work_schema,
     stage_file,
 )
-from include.warehouse import connect, transaction
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from include.landing import reader
 from include.landing.control import control_file_text, control_path_for
 from include.landing.entities import ENTITIES_BY_TABLE
-from include.landing.reader import LandingFileError, read_landed_file, sha256_hex
+from loading import reader
+from loading.reader import LandingFileError, read_landed_file, sha256_hex
 
 BRANCHES = ENTITIES_BY_TABLE["reference__branches"]
 HEADER = "branch_id,branch_name,city,region\n"

@@ -13,8 +13,8 @@ import pandas as pd
 
 from include.audit import RECONCILIATION_TABLE, record_check, utc_now
 from include.landing.entities import ENTITIES
-from include.landing.registry import LOADING_STATUSES, QUARANTINE_TABLE, RAW_SCHEMA, REGISTRY_TABLE
 from include.warehouse import transaction
+from loading.registry import LOADING_STATUSES, QUARANTINE_TABLE, RAW_SCHEMA, REGISTRY_TABLE
 
 
 class ReconciliationError(Exception):
