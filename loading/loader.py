@@ -132,19 +132,32 @@ class LoadSummary:
         return data
 
 
-def _bare_registration(landed: LandedFile, status: str, run_id: str, message: str) -> Registration:
-    """Registry row of a file that was not loaded (duplicate or rejected): no rows counted."""
+def _file_registration(
+    landed: LandedFile,
+    status: str,
+    run_id: str,
+    message: str | None,
+    *,
+    checksum: str | None = None,
+    rows: tuple[int, int, int] = (0, 0, 0),
+    loaded_at: datetime | None = None,
+) -> Registration:
+    """Registry row of a landed file; ``rows`` = (landed, loaded, quarantined).
+
+    A file that was not loaded (duplicate or rejected) counts no rows.
+    """
+    rows_landed, rows_loaded, rows_quarantined = rows
     return Registration(
         file_path=landed.relative_path,
         entity=landed.entity.name,
         business_date=landed.business_date,
-        file_checksum=landed.checksum,
+        file_checksum=checksum or landed.checksum,
         status=status,
-        rows_landed=0,
-        rows_loaded=0,
-        rows_quarantined=0,
+        rows_landed=rows_landed,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
         run_id=run_id,
-        loaded_at=utc_now(),
+        loaded_at=loaded_at or utc_now(),
         message=message,
     )
 
@@ -172,7 +185,7 @@ def stage_batches(
         except LandingFileError as error:
             log.error("rejected %s", error)
             summary.rejected[landed.relative_path] = str(error)
-            _register_alone(con, _bare_registration(landed, REJECTED, run_id, str(error)))
+            _register_alone(con, _file_registration(landed, REJECTED, run_id, str(error)))
             continue
         batch.append(staged)
         rows += staged.rows_staged
@@ -446,18 +459,14 @@ def _registration(
         status, message, landed_rows = _recheck_registration(
             landed, recovered.get(staged.number, [])
         )
-    return Registration(
-        file_path=landed.relative_path,
-        entity=landed.entity.name,
-        business_date=landed.business_date,
-        file_checksum=staged.checksum,
-        status=status,
-        rows_landed=landed_rows,
-        rows_loaded=loaded,
-        rows_quarantined=quarantined,
-        run_id=run_id,
+    return _file_registration(
+        landed,
+        status,
+        run_id,
+        message,
+        checksum=staged.checksum,
+        rows=(landed_rows, loaded, quarantined),
         loaded_at=_loaded_at(started, staged),
-        message=message,
     )
 
 
@@ -528,7 +537,7 @@ def _register_duplicates(
             rechecks.append(replace(landed, recheck_of=original, recheck_lines=pending))
             continue
         message = f"same content (sha256) as {original}; not loaded again"
-        _register_alone(con, _bare_registration(landed, DUPLICATE, run_id, message))
+        _register_alone(con, _file_registration(landed, DUPLICATE, run_id, message))
         summary.duplicates.append(landed.relative_path)
     return rechecks
 
