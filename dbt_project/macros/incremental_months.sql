@@ -52,12 +52,26 @@
     )
 {%- endmacro %}
 
-{# The latest load the rows of an incremental model were built from. #}
+{#
+    The latest load the rows of an incremental model were built from: the
+    latest loaded_at in `this` (1900-01-01 when it is empty). When dbt executes,
+    it is read once, before the model is written, and inlined as a timestamp
+    literal: a filter `loaded_at >= <literal>` lets the engine skip the storage
+    blocks loaded before it (and each use does not re-scan `this`), where a
+    scalar subquery would be evaluated against every row. At parse time it is
+    the equivalent subquery.
+#}
 {% macro built_through(this_relation) -%}
-    (
+    {%- set latest_load_sql -%}
         select coalesce(max(built.loaded_at), cast('1900-01-01' as timestamp))
         from {{ this_relation }} as built
-    )
+    {%- endset -%}
+    {%- if execute -%}
+        {%- set latest_load = run_query(latest_load_sql).columns[0].values()[0] -%}
+        cast('{{ latest_load.strftime('%Y-%m-%d %H:%M:%S.%f') }}' as timestamp)
+    {%- else -%}
+        ({{ latest_load_sql }})
+    {%- endif -%}
 {%- endmacro %}
 
 {#

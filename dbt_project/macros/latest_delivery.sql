@@ -52,10 +52,7 @@
                 select * from {{ relation }} as all_deliveries
                 where ({{ keys }}) in (
                     select {{ keys }} from {{ relation }} as new_deliveries
-                    where new_deliveries._loaded_at >= (
-                        select coalesce(max(built.loaded_at), cast('1900-01-01' as timestamp))
-                        from {{ this }} as built
-                    )
+                    where new_deliveries._loaded_at >= {{ built_through(this) }}
                 )
             )
         {%- endset -%}

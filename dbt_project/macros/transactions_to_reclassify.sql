@@ -11,7 +11,7 @@
 #}
 {% macro transactions_to_reclassify(this_relation, accounts_relation) -%}
     (
-        loaded_at >= (select max(already_loaded.loaded_at) from {{ this_relation }} as already_loaded)
+        loaded_at >= {{ built_through(this_relation) }}
         or account_id in ({{ _accounts_delivered_since(this_relation, accounts_relation) }})
         or counterparty_name in ({{ _accounts_delivered_since(this_relation, accounts_relation) }})
     )
@@ -21,6 +21,5 @@
     select delivered_accounts.account_id
     from {{ accounts_relation }} as delivered_accounts
     where
-        delivered_accounts.loaded_at
-        >= (select max(already_loaded.loaded_at) from {{ this_relation }} as already_loaded)
+        delivered_accounts.loaded_at >= {{ built_through(this_relation) }}
 {%- endmacro %}

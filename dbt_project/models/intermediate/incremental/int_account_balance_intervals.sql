@@ -33,21 +33,14 @@ reporting_window as (
 ),
 
 {% if is_incremental() %}
-    watermark as (
-        select max(already_loaded.loaded_at) as loaded_at
-        from {{ this }} as already_loaded
-    ),
-
     changed_accounts as (
         select balances.account_id
         from balances
-        cross join watermark
-        where balances.loaded_at >= watermark.loaded_at
+        where balances.loaded_at >= {{ built_through(this) }}
         union
         select accounts.account_id
         from accounts
-        cross join watermark
-        where accounts.loaded_at >= watermark.loaded_at
+        where accounts.loaded_at >= {{ built_through(this) }}
     ),
 {% endif %}
 
