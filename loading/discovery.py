@@ -6,7 +6,9 @@ Layout (see ``entities.py``)::
 
 A run with logical date D takes every file dated D or earlier that is not yet
 registered, so the first run loads all history and a late file for an earlier
-date is taken by the next run. A file version is (path, sha256). A re-delivery is
+date is taken by the next run. A file version is (path, sha256); a file whose size
+and modification time are those registered with its checksum is not read again (the
+quick check of rsync and make: history is not re-hashed every run). A re-delivery is
 the same file for the same entity *and* business date: same entity, date and
 sha256 as a loaded file, under another name (``duplicate``; the loader re-checks
 it when its original quarantined rows for an unknown parent). Equal bytes on
@@ -18,6 +20,7 @@ that does not fit the layout is reported as unknown.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -27,8 +30,14 @@ import duckdb
 from include.landing.control import CONTROL_SUFFIX
 from include.landing.entities import ENTITIES, Entity
 from loading.reader import file_checksum
-from loading.registry import DONE_STATUSES, loaded_deliveries, registered_files
+from loading.registry import (
+    DONE_STATUSES,
+    known_checksums,
+    loaded_deliveries,
+    registered_files,
+)
 
+SETTLED_NS = 2_000_000_000  # a file unchanged this long is trusted to the quick check
 PARTITION = re.compile(r"business_date=(\d{4}-\d{2}-\d{2})")
 ENTITY_BY_FOLDER = {(entity.system, entity.name): entity for entity in ENTITIES}
 
@@ -40,6 +49,8 @@ class LandedFile:
     entity: Entity
     business_date: date
     checksum: str = ""
+    size: int | None = None  # bytes, when scanned
+    modified_ns: int | None = None  # modification time, ns since the epoch, when scanned
     control: Path | None = None  # the control file delivered with it, if any
     # A re-delivery re-checked for rows its original quarantined for an unknown parent:
     recheck_of: str = ""  # the original's path
@@ -136,12 +147,19 @@ def scan_landing(
                         later += 1
                     else:
                         control = path.with_suffix(CONTROL_SUFFIX)
+                        stat = path.stat()
+                        # a file changed in the last seconds may change again within
+                        # the clock's resolution: not trusted to the quick check (git's
+                        # "racily clean"), so it is hashed again next run
+                        settled = time.time_ns() - stat.st_mtime_ns > SETTLED_NS
                         files.append(
                             LandedFile(
                                 path,
                                 relative,
                                 entity,
                                 business_date,
+                                size=stat.st_size,
+                                modified_ns=stat.st_mtime_ns if settled else None,
                                 control=control if control.name in names else None,
                             )
                         )
@@ -159,12 +177,14 @@ def discover_new_files(
     """
     files, unknown, later = scan_landing(landing_root, business_date)
     registered = registered_files(con)
+    known = known_checksums(con)
     loaded = loaded_deliveries(con)
     discovery = Discovery(unknown=unknown, later_than_run=later)
     seen_this_run: dict[tuple[str, date, str], str] = {}
     for landed in sorted(files, key=lambda f: (f.business_date, f.relative_path)):
         try:
-            checksum = file_checksum(landed.path)
+            checksum = known.get((landed.relative_path, landed.size, landed.modified_ns))
+            checksum = checksum or file_checksum(landed.path)
         except OSError:
             # Unreadable (permissions, vanished): the reader refuses it with the reason.
             discovery.new.append(landed)

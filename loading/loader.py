@@ -159,6 +159,8 @@ def _file_registration(
         run_id=run_id,
         loaded_at=loaded_at or utc_now(),
         message=message,
+        file_size=landed.size,
+        file_modified_ns=landed.modified_ns,
     )
 
 

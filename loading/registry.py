@@ -6,7 +6,7 @@ exactly as landed (empty field = NULL); typing happens in dbt staging.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
 import duckdb
@@ -50,6 +50,11 @@ REGISTRY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "VARCHAR"),
     ("loaded_at", "TIMESTAMP"),
     ("message", "VARCHAR"),
+    # size and modification time (ns since the epoch) of the file when it was hashed:
+    # a later run takes the checksum from here while both are unchanged (the quick
+    # check of rsync and make) instead of reading every landed file again
+    ("file_size", "BIGINT"),
+    ("file_modified_ns", "BIGINT"),
 )
 
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -79,27 +84,31 @@ class Registration:
     run_id: str
     loaded_at: datetime
     message: str | None = None
+    file_size: int | None = None
+    file_modified_ns: int | None = None
 
 
 def entity_columns(entity: Entity) -> tuple[tuple[str, str], ...]:
     return tuple((name, "VARCHAR") for name in entity.column_names) + METADATA_COLUMNS
 
 
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """A column added to the contract later is added to the raw table (NULL for older rows)."""
+def _add_missing_columns(
+    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[tuple[str, str], ...]
+) -> None:
+    """A column added later (to the contract, or to the registry) is added to an existing
+    table (NULL for older rows)."""
+    schema, name = table.split(".")
     existing = {
         row[0]
         for row in con.execute(
             "select column_name from information_schema.columns "
             "where table_schema = ? and table_name = ?",
-            [RAW_SCHEMA, entity.raw_table],
+            [schema, name],
         ).fetchall()
     }
-    for name, sql_type in entity_columns(entity):
-        if name not in existing:
-            con.execute(
-                f'alter table {RAW_SCHEMA}.{entity.raw_table} add column "{name}" {sql_type}'
-            )
+    for column, sql_type in columns:
+        if column not in existing:
+            con.execute(f'alter table {table} add column "{column}" {sql_type}')
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -107,16 +116,31 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     ensure_audit_schema(con)
     for entity in ENTITIES:
-        create_table(con, f"{RAW_SCHEMA}.{entity.raw_table}", entity_columns(entity))
-        _add_missing_columns(con, entity)
-    create_table(con, REGISTRY_TABLE, REGISTRY_COLUMNS)
-    create_table(con, QUARANTINE_TABLE, QUARANTINE_COLUMNS)
+        table = f"{RAW_SCHEMA}.{entity.raw_table}"
+        create_table(con, table, entity_columns(entity))
+        _add_missing_columns(con, table, entity_columns(entity))
+    for table, columns in (
+        (REGISTRY_TABLE, REGISTRY_COLUMNS),
+        (QUARANTINE_TABLE, QUARANTINE_COLUMNS),
+    ):
+        create_table(con, table, columns)
+        _add_missing_columns(con, table, columns)
 
 
 def registered_files(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
     """(file_path, file_checksum) -> status, for every registered file version."""
     rows = con.execute(f"select file_path, file_checksum, status from {REGISTRY_TABLE}").fetchall()
     return {(path, checksum): status for path, checksum, status in rows}
+
+
+def known_checksums(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int, int], str]:
+    """(file_path, size, modified ns) -> checksum, for file versions that are done."""
+    statuses = ", ".join(f"'{status}'" for status in DONE_STATUSES)
+    rows = con.execute(
+        f"select file_path, file_size, file_modified_ns, file_checksum from {REGISTRY_TABLE} "
+        f"where status in ({statuses}) and file_size is not null and file_modified_ns is not null"
+    ).fetchall()
+    return {(path, size, modified): checksum for path, size, modified, checksum in rows}
 
 
 def loaded_deliveries(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, date, str], str]:
@@ -159,21 +183,11 @@ def write_registration(con: duckdb.DuckDBPyConnection, registration: Registratio
         f"delete from {REGISTRY_TABLE} where file_path = ? and file_checksum = ? and status = ?",
         key,
     )
+    values = asdict(registration)
     con.execute(
-        f"insert into {REGISTRY_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            registration.file_path,
-            registration.entity,
-            registration.business_date,
-            registration.file_checksum,
-            registration.status,
-            registration.rows_landed,
-            registration.rows_loaded,
-            registration.rows_quarantined,
-            registration.run_id,
-            registration.loaded_at,
-            registration.message,
-        ],
+        f"insert into {REGISTRY_TABLE} ({', '.join(values)}) "
+        f"values ({', '.join('?' for _ in values)})",
+        list(values.values()),
     )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+import os
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from loading import discovery as discovery_module
 from loading.discovery import discover_new_files, scan_landing
-from loading.registry import ensure_raw_schema
+from loading.registry import Registration, ensure_raw_schema, write_registration
 
 HEADER = "branch_id,branch_name,city,region\n"
 
@@ -95,6 +97,49 @@ def test_equal_bytes_for_another_business_date_are_not_a_duplicate(
     assert duplicate.relative_path.endswith("branches_20250102_copy.csv")
     assert original.endswith("branches_20250102.csv")
     assert discovery.already_registered == 1
+
+
+def test_a_registered_file_is_not_read_again_until_it_changes(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relative = "reference/branches/business_date=2025-01-01/branches_20250101.csv"
+    land(tmp_path, relative)
+    an_hour_ago = os.stat(tmp_path / relative).st_mtime_ns - 3_600 * 10**9
+    os.utime(tmp_path / relative, ns=(an_hour_ago, an_hour_ago))
+    [landed] = discover_new_files(tmp_path, con, date(2025, 1, 1)).new
+    write_registration(
+        con,
+        Registration(
+            relative,
+            "branches",
+            date(2025, 1, 1),
+            landed.checksum,
+            "loaded",
+            1,
+            1,
+            0,
+            "r1",
+            datetime(2025, 1, 2),
+            file_size=landed.size,
+            file_modified_ns=landed.modified_ns,
+        ),
+    )
+    hashed: list[Path] = []
+    real_checksum = discovery_module.file_checksum
+    monkeypatch.setattr(
+        discovery_module, "file_checksum", lambda path: hashed.append(path) or real_checksum(path)
+    )
+
+    assert discover_new_files(tmp_path, con, date(2025, 1, 1)).already_registered == 1
+    assert hashed == []
+
+    # rewritten in place with as many bytes: a new modification time, so read again
+    land(tmp_path, relative, HEADER + "B1,Main,Shanghai,West\n")
+    rewritten = discover_new_files(tmp_path, con, date(2025, 1, 1))
+    assert hashed == [tmp_path / relative]
+    [new_version] = rewritten.new
+    assert new_version.checksum != landed.checksum
+    assert new_version.modified_ns is None  # just changed: not trusted to the quick check yet
 
 
 def test_a_control_file_is_attached_to_its_data_file(tmp_path: Path) -> None:
