@@ -14,6 +14,48 @@
     explicitly, so they go only where a staging model passes them on.
 #}
 {% macro latest_delivery(relation, key_columns) -%}
+    {#- Most keys are delivered once: only the keys delivered more than once are
+        ranked, so the window (which sorts every column of the rows it ranks, and
+        at a bank's scale spills the whole history to disk) sees a few rows, and
+        the rest pass through a join against a one-column aggregate. -#}
+    with
+
+    repeated_keys as (
+        select {{ key_columns | join(', ') }}
+        from {{ relation }} as delivered
+        group by {{ key_columns | join(', ') }}
+        having count(*) > 1
+    ),
+
+    delivered_once as (
+        select
+            landed.*,
+            cast(1 as bigint) as _delivery_rank,
+            landed._loaded_at as _first_loaded_at
+        from {{ relation }} as landed
+        left join repeated_keys as repeated
+            on {{ _key_match(key_columns) }}
+        where repeated.{{ key_columns[0] }} is null
+    ),
+
+    delivered_again as (
+        select landed.*
+        from {{ relation }} as landed
+        inner join repeated_keys as repeated
+            on {{ _key_match(key_columns) }}
+    )
+
+    select * from delivered_once
+    union all
+    {{ _ranked_latest_delivery('delivered_again', key_columns) }}
+{%- endmacro %}
+
+{% macro _key_match(key_columns) -%}
+    {%- for key in key_columns %}{{ ' and ' if not loop.first }}landed.{{ key }} = repeated.{{ key }}{% endfor -%}
+{%- endmacro %}
+
+{# Every delivery of `relation` ranked per key; the winner of each key. #}
+{% macro _ranked_latest_delivery(relation, key_columns) -%}
     select ranked.*
     from (
         select
@@ -56,7 +98,7 @@
                 )
             )
         {%- endset -%}
-        {{ latest_delivery(delivered_since, key_columns) }}
+        {{ _ranked_latest_delivery(delivered_since, key_columns) }}
     {%- else -%}
         {{ latest_delivery(relation, key_columns) }}
     {%- endif -%}
