@@ -11,6 +11,7 @@ checks nothing changed.
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 import sys
 from pathlib import Path
@@ -170,3 +171,18 @@ def test_rerunning_the_same_date_changes_nothing(pipeline_run: dict) -> None:
         assert table_counts(con, "scores") == scores_before
     assert registry_after == before["raw"]["_load_registry"]
     assert after == before
+
+
+def analyst_examples() -> list[str]:
+    """The SQL blocks of docs/analyst.md."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "analyst.md").read_text()
+    return re.findall(r"```sql\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_the_analyst_examples_run_on_the_published_copy(pipeline_run: dict) -> None:
+    examples = analyst_examples()
+    assert len(examples) >= 6
+    with duckdb.connect(pipeline_run["env"]["PUBLISHED_PATH"], read_only=True) as published:
+        answered = [published.execute(sql).fetchall() for sql in examples]
+    # the tier questions have an answer on any bank; the others may be empty on a small one
+    assert answered[0] and answered[1]
