@@ -1,9 +1,10 @@
-"""fct_transactions is incremental: a daily run adds and replaces only newly loaded rows.
+"""Transactions are kept incrementally: a daily run adds and replaces only newly loaded rows.
 
-Built on the hand-made raw fixture (dbt_raw_fixture.py). To prove history is not
-rebuilt, the test marks a row already in the table; an incremental run must leave
-the mark, add the new transaction and replace the re-delivered one, and a full
-refresh must rebuild the same table from raw.
+int_transactions_classified holds them (fct_transactions is a view over it). Built on
+the hand-made raw fixture (dbt_raw_fixture.py). To prove history is not rebuilt, the
+test marks a row already in the table; an incremental run must leave the mark, add
+the new transaction and replace the re-delivered one, and a full refresh must rebuild
+the same table from raw.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def tables(project: DbtProject) -> dict[str, list[tuple]]:
     with duckdb.connect(str(project.warehouse)) as con:
         # a mark only a rebuild would erase
         con.execute(
-            "update marts.fct_transactions set channel = 'marked' where transaction_id = 'T01'"
+            "update intermediate.int_transactions_classified set channel = 'marked' "
+            "where transaction_id = 'T01'"
         )
         late = _t("T20", "A001", "2024-03-12", "deposit", "mobile")
         corrected = _t("T05", "A001", "2024-02-10", "withdrawal", "atm") | {"amount": "250.00"}

@@ -29,7 +29,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtProject]:
         build_raw_fixture(con)
     project = DbtProject(warehouse, root / "target")
     run = project.invoke(
-        "run", "--select", "stg_core_banking__transactions", "--vars", f"{{as_of_date: {AS_OF_DATE}}}"
+        "run",
+        "--select",
+        "stg_core_banking__transactions",
+        "--vars",
+        f"{{as_of_date: {AS_OF_DATE}}}",
     )
     assert run.returncode == 0, run.stdout[-5000:]
     with duckdb.connect(str(warehouse)) as con:
