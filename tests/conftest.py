@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from include.config import DBT_PROJECT_DIR, REPO_ROOT
@@ -64,3 +65,59 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
             env,
         )
     return manifest
+
+
+# The daily run date of the shared pipeline run (the tiny bank ends on it).
+RUN_DATE = "2025-04-30"
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    tables = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_catalog = current_database() and table_schema = ?",
+        [schema],
+    ).fetchall()
+    return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+    """One tiny generated bank run through Airflow, shared by every test that only reads it:
+    a daily run with no approved model, the monthly training, a daily run that scores."""
+    data_dir = tmp_path_factory.mktemp("bank")
+    env = pipeline_environment(data_dir)
+    bin_dir = Path(sys.executable).parent
+    run_command(
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "include.bank_generator",
+            "--customers",
+            "150",
+            "--months",
+            "4",
+            "--start-date",
+            "2025-01-01",
+            "--dirt-rate",
+            "0.01",
+            "--out",
+            str(data_dir),
+        ],
+        env,
+    )
+    airflow = str(bin_dir / "airflow")
+    run_command([airflow, "db", "migrate"], env)
+    run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
+    logs = []
+    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
+    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
+        scores_before_training = table_counts(con, "scores")
+    logs.append(run_command([airflow, "dags", "test", "churn_model_training", RUN_DATE], env))
+    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
+    return {
+        "env": env,
+        "data_dir": data_dir,
+        "airflow": airflow,
+        "scores_before_training": scores_before_training,
+        "log": "".join(completed.stdout + completed.stderr for completed in logs),
+    }

@@ -13,72 +13,18 @@ from __future__ import annotations
 import csv
 import re
 import sqlite3
-import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from include.landing.entities import ENTITIES
-from tests.conftest import pipeline_environment, run_command
-
-RUN_DATE = "2025-04-30"
+from tests.conftest import RUN_DATE, run_command, table_counts
 
 
 def data_rows(path: Path) -> int:
     """Records in a landed CSV after its header, counted by the csv module."""
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-
-
-def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
-    tables = con.execute(
-        "select table_name from information_schema.tables "
-        "where table_catalog = current_database() and table_schema = ?",
-        [schema],
-    ).fetchall()
-    return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
-
-
-@pytest.fixture(scope="module")
-def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
-    data_dir = tmp_path_factory.mktemp("bank")
-    env = pipeline_environment(data_dir)
-    bin_dir = Path(sys.executable).parent
-    run_command(
-        [
-            str(bin_dir / "python"),
-            "-m",
-            "include.bank_generator",
-            "--customers",
-            "150",
-            "--months",
-            "4",
-            "--start-date",
-            "2025-01-01",
-            "--dirt-rate",
-            "0.01",
-            "--out",
-            str(data_dir),
-        ],
-        env,
-    )
-    airflow = str(bin_dir / "airflow")
-    run_command([airflow, "db", "migrate"], env)
-    run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
-    logs = []
-    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
-    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
-        scores_before_training = table_counts(con, "scores")
-    logs.append(run_command([airflow, "dags", "test", "churn_model_training", RUN_DATE], env))
-    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
-    return {
-        "env": env,
-        "data_dir": data_dir,
-        "airflow": airflow,
-        "scores_before_training": scores_before_training,
-        "log": "".join(completed.stdout + completed.stderr for completed in logs),
-    }
 
 
 def dag_run_states(env: dict[str, str], dag_id: str) -> list[str]:
