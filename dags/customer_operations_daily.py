@@ -126,6 +126,14 @@ def customer_operations_daily() -> None:
 
         return publish_marts(load_settings(), run_id)
 
+    @task(**WRITER_TASK_ARGS)
+    def write_run_report(run_id: str) -> str:
+        """The run's HTML report (charts of the published marts, the load audit) beside
+        its Data Docs. A writer task: it reads the warehouse's audit tables."""
+        from reporting import write_run_report as write_report
+
+        return str(write_report(load_settings(), run_id))
+
     (
         load_landing_files()
         >> transform
@@ -134,6 +142,7 @@ def customer_operations_daily() -> None:
         >> scored_marts
         >> validate_marts.override(task_id="validate_scored_marts")()
         >> publish_for_bi()
+        >> write_run_report()
     )
 
 

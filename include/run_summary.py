@@ -5,6 +5,8 @@ uv run python -m include.run_summary
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from include.config import Settings, load_settings
 from include.warehouse import connect
 
@@ -93,6 +95,14 @@ def current_scores(settings: Settings) -> tuple[list[tuple], list[tuple], list[t
         con.close()
 
 
+def latest_run_report(settings: Settings) -> Path | None:
+    """The newest run report (reporting.write_run_report), if any run wrote one."""
+    reports = sorted(
+        settings.reports_path.glob("*/report.html"), key=lambda path: path.stat().st_mtime
+    )
+    return reports[-1] if reports else None
+
+
 def render_summary(settings: Settings) -> str:
     lines = ["", "== Run summary", "", "Rows per layer (warehouse):"]
     for schema, tables in rows_per_layer(settings).items():
@@ -128,6 +138,9 @@ def render_summary(settings: Settings) -> str:
         ]
         lines += ["Score drift vs the training window (PSI):"]
         lines += [f"  {variable:<32} {psi!s:>7} {status}" for variable, psi, status in drift]
+    report = latest_run_report(settings)
+    if report is not None:
+        lines += ["", f"Run report (open in a browser): {report.as_uri()}"]
     lines += [
         "",
         f"Warehouse (pipeline only): {settings.warehouse_path}",

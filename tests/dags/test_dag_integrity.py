@@ -62,6 +62,7 @@ def test_the_dag_runs_the_whole_flow_in_order(dag_bag) -> None:
         "score_customers",
         "validate_scored_marts",
         "publish_for_bi",
+        "write_run_report",
     ]
     ids = set(dag.task_ids)
     assert set(order) <= ids
