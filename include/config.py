@@ -56,11 +56,17 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     def path(name: str, default: Path) -> Path:
         return Path(env.get(name, default)).resolve()
 
+    def link_path(name: str, default: Path) -> Path:
+        # The published path is a symlink to the current release: resolving it here
+        # would pin every reader of these settings to one release.
+        given = Path(env.get(name, default))
+        return given.parent.resolve() / given.name
+
     return Settings(
         data_dir=data_dir,
         landing_path=path("LANDING_PATH", data_dir / "landing"),
         warehouse_path=path("WAREHOUSE_PATH", data_dir / "warehouse" / "bank.duckdb"),
-        published_path=path("PUBLISHED_PATH", data_dir / "published" / "bank.duckdb"),
+        published_path=link_path("PUBLISHED_PATH", data_dir / "published" / "bank.duckdb"),
         model_store_path=path("MODEL_STORE_PATH", data_dir / "models"),
         reports_path=path("REPORTS_PATH", data_dir / "reports"),
         warehouse_memory_limit=env.get("WAREHOUSE_MEMORY_LIMIT", "4GB"),

@@ -1,9 +1,20 @@
 """Publish a read-only copy of the BI-facing schemas, swapped in atomically.
 
 BI tools never open the warehouse file (DuckDB allows one writer, and a reader
-would block the pipeline). They read a separate file that is rebuilt beside the
-old one and renamed over it in one step: a reader sees the old copy or the new
-one, never half of either.
+would block the pipeline). Each publication is written whole into a release
+folder of its own beside the published path, then made current in one step:
+
+    published/
+      releases/<UTC timestamp>-<run id hash>/
+        bank.duckdb                       marts schema + main.publication
+        parquet/marts/<table>.parquet     every marts table
+        parquet/publication.parquet       the same publication record
+      current -> releases/<id>            swapped atomically (rename of a symlink)
+      bank.duckdb -> current/bank.duckdb  the stable path readers open
+
+A reader resolves the links once when it opens a file, so it sees one whole
+publication, never half of two. The last ``KEPT_RELEASES`` releases stay on disk,
+so a reader still going through an older release is not pulled from under.
 
 Write-audit-publish: a copy is published only when the run's latest mart
 validation (``expectations/marts.py``, recorded in ``audit.validation_runs``)
@@ -14,8 +25,11 @@ successful, so the published copy stays at the last good version.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 
@@ -26,6 +40,13 @@ from include.warehouse import connect
 PUBLISHED_SCHEMAS = ("marts",)
 # Suites written by ``expectations.marts.validate_marts`` (SQL LIKE patterns).
 GATE_SUITES = ("marts__%", "warehouse__%")
+# Releases kept after a swap (the current one included): a reader has at least two
+# more publications' time to finish with the release it resolved.
+KEPT_RELEASES = 3
+RELEASES_DIR = "releases"
+CURRENT_LINK = "current"
+PARQUET_DIR = "parquet"
+PUBLICATION_TABLE = "publication"
 
 
 class PublishRefusedError(Exception):
@@ -47,18 +68,120 @@ def gate_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
     return [f"{suite} failed" for suite, success in rows if not success]
 
 
+def publication_root(settings: Settings) -> Path:
+    """The folder of the published path: it holds ``releases/`` and ``current``."""
+    return settings.published_path.parent
+
+
+def release_id(published_at: datetime, run_id: str) -> str:
+    """Sorts by publication time; the run id hash tells same-instant publications apart."""
+    run_hash = hashlib.sha256(run_id.encode()).hexdigest()[:8]
+    return f"{published_at:%Y%m%dT%H%M%S%fZ}-{run_hash}"
+
+
+def current_release(settings: Settings) -> Path | None:
+    """The release folder ``current`` points to, or None before the first publication."""
+    current = publication_root(settings) / CURRENT_LINK
+    return current.resolve() if current.is_symlink() else None
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    return [
+        table
+        for (table,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = ? "
+            "order by table_name",
+            [schema],
+        ).fetchall()
+    ]
+
+
+def _write_duckdb_copy(
+    con: duckdb.DuckDBPyConnection, database: Path, run_id: str, published_at: datetime
+) -> dict[str, int]:
+    """The published schemas and the publication record, into a new DuckDB file
+    attached as ``published`` (left attached for the Parquet export)."""
+    row_counts: dict[str, int] = {}
+    con.execute(f"attach {_literal(database)} as published (read_only false)")
+    for schema in PUBLISHED_SCHEMAS:
+        con.execute(f"create schema published.{schema}")
+        for table in _published_tables(con, schema):
+            con.execute(
+                f'create table published.{schema}."{table}" as select * from {schema}."{table}"'
+            )
+            (count,) = con.execute(f'select count(*) from published.{schema}."{table}"').fetchone()
+            row_counts[f"{schema}.{table}"] = count
+    con.execute(
+        f"create table published.main.{PUBLICATION_TABLE} as "
+        "select ?::varchar as run_id, ?::timestamp as published_at",
+        [run_id, published_at.replace(tzinfo=None)],
+    )
+    return row_counts
+
+
+def _write_parquet(
+    con: duckdb.DuckDBPyConnection, folder: Path, tables: list[str]
+) -> dict[str, Path]:
+    """Each table (``schema.table``) of the attached copy and its publication record as
+    Parquet, exported from the copy itself so both formats hold the same rows."""
+    sources = {
+        qualified: (f'published.{schema}."{table}"', folder / schema / f"{table}.parquet")
+        for qualified in tables
+        for schema, table in [qualified.split(".", 1)]
+    }
+    sources[PUBLICATION_TABLE] = (
+        f"published.main.{PUBLICATION_TABLE}",
+        folder / f"{PUBLICATION_TABLE}.parquet",
+    )
+    for source, file in sources.values():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"copy {source} to {_literal(file)} (format parquet)")
+    return {name: file for name, (_, file) in sources.items()}
+
+
+def _replace_symlink(link: Path, target: str) -> None:
+    """Point ``link`` at ``target`` in one step: a new link under a temporary name,
+    renamed over the old link (or over a plain file, on migration)."""
+    staging = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(target)
+    os.replace(staging, link)
+
+
+def _prune_releases(releases: Path, current: Path) -> list[str]:
+    """Delete all but the newest ``KEPT_RELEASES`` releases (never the current one)
+    and folders left by a publication that died half-way."""
+    removed: list[str] = []
+    names = sorted(p.name for p in releases.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for name in names[:-KEPT_RELEASES]:
+        if releases / name != current:
+            shutil.rmtree(releases / name)
+            removed.append(name)
+    # The caller holds the warehouse's write lock: no other publication is in progress.
+    for leftover in releases.glob(".*.tmp"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return removed
+
+
 def publish_marts(settings: Settings, run_id: str, require_validation: bool = True) -> dict:
-    """Copy every table of the published schemas into a new file and swap it in.
+    """Write the marts as a DuckDB copy and as Parquet into a new release and make it current.
 
     Raises :class:`PublishRefusedError` (publishing nothing) unless the run's
     marts passed validation; ``require_validation=False`` is for tools and tests.
     """
     target = settings.published_path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging_file = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    staging_file.unlink(missing_ok=True)
+    root = publication_root(settings)
+    releases = root / RELEASES_DIR
+    published_at = datetime.now(UTC)
+    release = releases / release_id(published_at, run_id)
+    # Written under a hidden name, renamed when whole: a listed release is complete.
+    staging = releases / f".{release.name}.tmp"
 
-    row_counts: dict[str, int] = {}
     con = connect(settings.warehouse_path)
     try:
         if require_validation:
@@ -69,27 +192,30 @@ def publish_marts(settings: Settings, run_id: str, require_validation: bool = Tr
                     f"not publishing run {run_id}, the published copy stays as it was: "
                     + "; ".join(refused)
                 )
-        con.execute(f"attach '{staging_file}' as published (read_only false)")
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"create schema published.{schema}")
-            for (table,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = current_database() and table_schema = ? "
-                "order by table_name",
-                [schema],
-            ).fetchall():
-                con.execute(
-                    f"create table published.{schema}.{table} as select * from {schema}.{table}"
-                )
-                (count,) = con.execute(f"select count(*) from {schema}.{table}").fetchone()
-                row_counts[f"{schema}.{table}"] = count
-        con.execute(
-            "create table published.main.publication as "
-            "select ? as run_id, ?::timestamp as published_at",
-            [run_id, datetime.now(UTC).replace(tzinfo=None)],
-        )
+        staging.mkdir(parents=True)
+        try:
+            row_counts = _write_duckdb_copy(con, staging / target.name, run_id, published_at)
+            parquet = _write_parquet(con, staging / PARQUET_DIR, list(row_counts))
+        except BaseException:
+            con.execute("detach database if exists published")
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         con.execute("detach published")
+        staging.rename(release)
+        _replace_symlink(root / CURRENT_LINK, f"{RELEASES_DIR}/{release.name}")
+        stable_target = f"{CURRENT_LINK}/{target.name}"
+        if not (target.is_symlink() and os.readlink(target) == stable_target):
+            _replace_symlink(target, stable_target)  # first publication, or a plain file before
+        removed = _prune_releases(releases, release)
     finally:
         con.close()
-    os.replace(staging_file, target)
-    return {"published_path": str(target), "tables": row_counts}
+    return {
+        "published_path": str(target),
+        "release_dir": str(release),
+        "duckdb_path": str(release / target.name),
+        "parquet": {
+            name: str(release / path.relative_to(staging)) for name, path in parquet.items()
+        },
+        "tables": row_counts,
+        "removed_releases": removed,
+    }
