@@ -224,6 +224,15 @@ def chart_or_note(
     return chart_html(build(frame), chart_id), 1
 
 
+def table_or_note(table: pd.DataFrame, table_id: str, note: str) -> str:
+    return note_html(note) if table.empty else table_html(table, table_id)
+
+
+def display_columns(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """The given columns, in order, under their display names (an empty frame stays empty)."""
+    return frame.reindex(columns=list(columns)).rename(columns=columns)
+
+
 def sections(data: ReportData) -> list[Section]:
     no_kpis = "No complete month in mart_monthly_kpis yet."
     tiers, n_tiers = chart_or_note(data.kpis, tiers_figure, "chart-tiers", no_kpis)
@@ -247,43 +256,48 @@ def sections(data: ReportData) -> list[Section]:
     bands, n_bands = chart_or_note(
         data.risk_bands, risk_bands_figure, "chart-risk-bands", NO_SCORES
     )
-    loads, n_loads = chart_or_note(
-        data.loads, loads_figure, "chart-loads", "No file loaded yet (raw._load_registry is empty)."
-    )
-    kpi_table = (
-        table_html(reshape.kpi_table(data.kpis), "kpi-table")
-        if not data.kpis.empty
-        else note_html(no_kpis)
-    )
-    at_risk_notes = []
+    no_loads = "No file loaded yet (raw._load_registry is empty)."
+    loads, n_loads = chart_or_note(data.loads, loads_figure, "chart-loads", no_loads)
+    kpis = reshape.kpi_table(data.kpis) if not data.kpis.empty else pd.DataFrame()
     if data.risk_bands.empty:
-        at_risk_notes.append(note_html(NO_SCORES))
+        at_risk_note = note_html(NO_SCORES)
     elif data.at_risk.empty:
-        at_risk_notes.append(note_html("No high-value customer in the medium or high band."))
-    quarantine = (
-        table_html(data.quarantine.rename(columns={"rows_this_run": "rows (this run)"}), "dq-rules")
-        if not data.quarantine.empty
-        else note_html("No row quarantined.")
-    )
+        at_risk_note = note_html("No high-value customer in the medium or high band.")
+    else:
+        at_risk_note = ""
     return [
         ("Customers and AUM by value tier", [tiers], n_tiers),
         ("Tier migration", [migrations], n_migrations),
         ("Upgrade sources", [upgrades], n_upgrades),
         ("Churn", [churn_rate, reasons], n_rate + n_reasons),
         ("Churn-risk bands", [bands], n_bands),
-        ("Monthly KPIs (all tiers, per customer type; mart_monthly_kpis)", [kpi_table], 0),
+        (
+            "Monthly KPIs (all tiers, per customer type; mart_monthly_kpis)",
+            [table_or_note(kpis, "kpi-table", no_kpis)],
+            0,
+        ),
         (
             "Data quality: rows loaded and quarantined (raw._load_registry, raw._quarantine)",
             [
                 loads,
-                table_html(data.loads, "dq-entities") if not data.loads.empty else "",
-                quarantine,
+                # no note here: the chart's note already says nothing was loaded
+                ""
+                if data.loads.empty
+                else table_html(
+                    display_columns(data.loads, reshape.LOAD_TABLE_COLUMNS), "dq-entities"
+                ),
+                table_or_note(
+                    display_columns(data.quarantine, reshape.QUARANTINE_TABLE_COLUMNS),
+                    "dq-rules",
+                    "No row quarantined.",
+                ),
             ],
             n_loads,
         ),
         (
             AT_RISK_TITLE,
-            [*at_risk_notes, table_html(reshape.at_risk_table(data.at_risk), "at-risk-table")],
+            # the table is there even when empty: its columns show what the list holds
+            [at_risk_note, table_html(reshape.at_risk_table(data.at_risk), "at-risk-table")],
             0,
         ),
     ]

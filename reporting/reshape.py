@@ -57,6 +57,21 @@ AT_RISK_COLUMNS = {
     "description_en": "next best action",
     "description_zh": "下一步最佳行动",
 }
+LOAD_TABLE_COLUMNS = {
+    "entity": "entity",
+    "files": "files",
+    "rows_landed": "rows landed",
+    "rows_loaded": "rows loaded",
+    "rows_quarantined": "rows quarantined",
+    "rows_loaded_this_run": "loaded (this run)",
+    "rows_quarantined_this_run": "quarantined (this run)",
+}
+QUARANTINE_TABLE_COLUMNS = {
+    "entity": "entity",
+    "rule": "rule",
+    "rows": "rows quarantined",
+    "rows_this_run": "quarantined (this run)",
+}
 # Columns that would be personal data (docs/metrics.md "Personal data"); never shown.
 PERSONAL_DATA_COLUMNS = frozenset(
     {"customer_id", "full_name", "national_id", "phone", "email", "address", "birth_date"}
