@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
+from postgres_server import PostgresUnavailable, running_postgres
 
 from include.config import DBT_PROJECT_DIR, REPO_ROOT
 
@@ -121,3 +123,14 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
         "scores_before_training": scores_before_training,
         "log": "".join(completed.stdout + completed.stderr for completed in logs),
     }
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[dict[str, str]]:
+    """A throwaway PostgreSQL 15 server (tests/postgres_server.py) for the session: its
+    WAREHOUSE_POSTGRES_* settings. Fails, never skips, when the binaries are missing."""
+    try:
+        with running_postgres() as settings:
+            yield settings
+    except PostgresUnavailable as missing:
+        pytest.fail(str(missing))

@@ -5,6 +5,7 @@ its columns as VARCHAR plus the loader's metadata columns. Rows are given as
 (business_date, {column: text}) pairs; the metadata is filled in the way the
 loader fills it (file path from the landing layout, line numbers from 2).
 The expected marts for these rows are worked out in test_dbt_project.py.
+build_postgres_raw_fixture writes the same tables into PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import duckdb
+from psycopg2.extensions import connection as PgConnection
 
 from include.landing.entities import ENTITIES, Entity, landing_dir, landing_file_name
+from loading.postgres_copy import copy_schemas
 from scoring.warehouse_io import create_score_tables
 
 METADATA_COLUMNS = (
@@ -277,3 +280,11 @@ def build_raw_fixture(con: duckdb.DuckDBPyConnection) -> None:
         " quarantined_at timestamp)"
     )
     create_score_tables(con)
+
+
+def build_postgres_raw_fixture(pg: PgConnection) -> None:
+    """The same raw tables, rows and empty scores tables in PostgreSQL: built in an
+    in-memory DuckDB and shipped the way a PostgreSQL deployment ships loaded rows."""
+    with duckdb.connect() as con:
+        build_raw_fixture(con)
+        copy_schemas(con, pg, ["raw", "scores"])

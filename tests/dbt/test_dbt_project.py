@@ -1,8 +1,10 @@
 """Build the dbt project on a tiny hand-made raw schema and check the marts.
 
-One `dbt build` (seeds, models, data tests, unit tests) runs per module on a
-temporary DuckDB file; the expected values below are worked out by hand from
-the fixture in dbt_raw_fixture.py (as-of date 2024-03-10).
+One `dbt build` (seeds, models, data tests, unit tests) runs per module and
+target: on a temporary DuckDB file, and on a database of its own on the test
+session's PostgreSQL server (fixture postgres_server); the expected values below
+are worked out by hand from the fixture in dbt_raw_fixture.py (as-of date
+2024-03-10) and hold on both.
 
 dbt runs in a subprocess, as the DAG runs it: in-process, dbt-duckdb keeps the
 database open and the test could not read it.
@@ -14,15 +16,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import psycopg2
 import pytest
 import yaml
-from dbt_raw_fixture import build_raw_fixture
+from dbt_raw_fixture import build_postgres_raw_fixture, build_raw_fixture
+from postgres_server import connect_kwargs, create_database
 
 from include.config import DBT_PROJECT_DIR
 from include.landing.entities import ENTITIES
@@ -69,6 +73,12 @@ def _node_name(unique_id: str) -> str:
 class DbtProject:
     warehouse: Path
     target_path: Path
+    # WAREHOUSE_POSTGRES_* settings: build with the postgres target instead of DuckDB
+    postgres: Mapping[str, str] | None = field(default=None)
+
+    @property
+    def target(self) -> str:
+        return "duckdb" if self.postgres is None else "postgres"
 
     def invoke(self, *args: str) -> DbtRun:
         """Run a dbt command against the temporary warehouse."""
@@ -77,11 +87,14 @@ class DbtProject:
         env = os.environ | {
             "WAREHOUSE_PATH": str(self.warehouse),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            **(self.postgres or {}),
         }
         completed = subprocess.run(
             [
                 DBT,
                 *args,
+                "--target",
+                self.target,
                 "--project-dir",
                 str(DBT_PROJECT_DIR),
                 "--profiles-dir",
@@ -109,14 +122,51 @@ class DbtProject:
         )
 
     def query(self, sql: str) -> list[tuple]:
+        if self.postgres is not None:
+            return self._postgres(sql)
         # short-lived read-only connection: dbt needs the write lock between queries
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
             return con.execute(sql).fetchall()
 
+    def execute(self, sql: str) -> None:
+        """Run a statement that writes (committed)."""
+        if self.postgres is not None:
+            self._postgres(sql)
+            return
+        with duckdb.connect(str(self.warehouse)) as con:
+            con.execute(sql)
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtProject]:
+    def _postgres(self, sql: str) -> list[tuple]:
+        assert self.postgres is not None
+        con = psycopg2.connect(**connect_kwargs(dict(self.postgres)))
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(sql)
+                return cur.fetchall() if cur.description else []
+        finally:
+            con.close()
+
+
+def postgres_project(root: Path, server: Mapping[str, str], database: str) -> DbtProject:
+    """A DbtProject on a new database of the session's PostgreSQL server, holding the
+    raw fixture and empty scores tables."""
+    settings = create_database(dict(server), database)
+    con = psycopg2.connect(**connect_kwargs(settings))
+    try:
+        build_postgres_raw_fixture(con)
+    finally:
+        con.close()
+    return DbtProject(root / "unused.duckdb", root / "target", settings)
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def project(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DbtProject]:
     root = tmp_path_factory.mktemp("dbt")
+    if request.param == "postgres":
+        yield postgres_project(root, request.getfixturevalue("postgres_server"), "dbt_project")
+        return
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
         build_raw_fixture(con)
@@ -142,7 +192,7 @@ def test_build_succeeds_with_only_the_expected_warning(build: DbtRun) -> None:
 
 def test_customer_months_match_hand_computed_values(project: DbtProject, build: DbtRun) -> None:
     rows = project.query(
-        "select customer_id, strftime(month_start_date, '%Y-%m'), is_complete_month,"
+        "select customer_id, substr(cast(month_start_date as varchar), 1, 7), is_complete_month,"
         " month_average_aum, month_end_aum, customer_initiated_transaction_count,"
         " digital_transaction_count, is_active, is_digitally_active, has_open_account, value_tier"
         " from marts.fct_customer_months order by 1, 2"
@@ -189,7 +239,8 @@ def test_dim_customers_uses_latest_delivery_and_latest_complete_month(
 ) -> None:
     rows = project.query(
         "select customer_id, customer_type, city, birth_year, value_tier,"
-        " strftime(value_tier_month_start_date, '%Y-%m') from marts.dim_customers order by 1"
+        " substr(cast(value_tier_month_start_date as varchar), 1, 7) from marts.dim_customers"
+        " order by 1"
     )
     assert rows == [
         # C001's second delivery (Shanghai) wins; February is the latest complete month.
@@ -204,7 +255,7 @@ def test_contribution_loyalty_rfm_and_risk_match_hand_computed_values(
 ) -> None:
     d = Decimal
     contribution = project.query(
-        "select customer_id, strftime(month_start_date, '%Y-%m'), margin_income_amount,"
+        "select customer_id, substr(cast(month_start_date as varchar), 1, 7), margin_income_amount,"
         " fee_income_amount, contribution_amount, outflow_amount, payroll_credit_count"
         " from marts.fct_customer_months where month_start_date < '2024-03-01' order by 1, 2"
     )
@@ -255,7 +306,7 @@ def test_personal_data_only_in_restricted_schema(project: DbtProject, build: Dbt
     assert PERSONAL_COLUMNS == {"full_name", "national_id", "phone", "email", "address"}
     columns = project.query(
         "select table_schema, table_name, column_name from information_schema.columns"
-        " where table_schema not in ('raw', 'restricted')"
+        " where table_schema not in ('raw', 'restricted', 'pg_catalog', 'information_schema')"
     )
     assert {schema for schema, _, _ in columns} >= {"staging", "intermediate", "marts", "seeds"}
     leaked = [column for column in columns if column[2] in PERSONAL_COLUMNS]
@@ -270,22 +321,21 @@ def test_personal_data_only_in_restricted_schema(project: DbtProject, build: Dbt
 def test_scores_models_are_tagged_and_built_after_scoring(
     project: DbtProject, build: DbtRun
 ) -> None:
-    with duckdb.connect(str(project.warehouse)) as con:
-        con.execute(
-            "insert into scores.customer_scores (score_date, customer_id, churn_probability,"
-            " churn_risk_band, reason_code_1, predicted_value_12m, segment_id, segment_name,"
-            " model_version, run_id, scored_at) values"
-            " ('2024-03-09', 'C001', 0.80, 'high', 'aum_falling', 100, 1, 'savers', 'v1', 'r1',"
-            "  '2024-03-09 23:00:00'),"
-            " ('2024-03-10', 'C001', 0.20, 'low', null, 6000, 1, 'savers', 'v1', 'r2',"
-            "  '2024-03-10 23:00:00'),"
-            " ('2024-03-10', 'C002', 0.50, 'medium', 'recent_complaint', 5000, 2, 'investors',"
-            "  'v1', 'r2', '2024-03-10 23:00:00')"
-        )
-        con.execute(
-            "insert into scores.score_drift values ('2024-03-10', 'churn_probability', 0.31,"
-            " 'shifted', 2, 100, 'v1', 'r2', '2024-03-10 23:00:00')"
-        )
+    project.execute(
+        "insert into scores.customer_scores (score_date, customer_id, churn_probability,"
+        " churn_risk_band, reason_code_1, predicted_value_12m, segment_id, segment_name,"
+        " model_version, run_id, scored_at) values"
+        " ('2024-03-09', 'C001', 0.80, 'high', 'aum_falling', 100, 1, 'savers', 'v1', 'r1',"
+        "  '2024-03-09 23:00:00'),"
+        " ('2024-03-10', 'C001', 0.20, 'low', null, 6000, 1, 'savers', 'v1', 'r2',"
+        "  '2024-03-10 23:00:00'),"
+        " ('2024-03-10', 'C002', 0.50, 'medium', 'recent_complaint', 5000, 2, 'investors',"
+        "  'v1', 'r2', '2024-03-10 23:00:00')"
+    )
+    project.execute(
+        "insert into scores.score_drift values ('2024-03-10', 'churn_probability', 0.31,"
+        " 'shifted', 2, 100, 'v1', 'r2', '2024-03-10 23:00:00')"
+    )
     scored = project.invoke(
         "build", "--select", "tag:needs_scores", "--vars", f"{{as_of_date: {AS_OF_DATE}}}"
     )
@@ -299,7 +349,7 @@ def test_scores_models_are_tagged_and_built_after_scoring(
         "mart_next_best_actions",
     }
     rows = project.query(
-        "select customer_id, strftime(score_date, '%Y-%m-%d'), churn_probability,"
+        "select customer_id, cast(score_date as varchar), churn_probability,"
         " churn_risk_band, value_tier, is_potential_by_predicted_value"
         " from marts.mart_customer_scores order by 1"
     )

@@ -43,7 +43,24 @@ scored_customers as (
         customers.value_tier,
         customer_values.next_value_tier,
         customer_values.is_potential as is_potential_by_inflows,
-        current_scores.*
+        -- listed, not current_scores.*: a second customer_id is an ambiguous
+        -- column on PostgreSQL (DuckDB renames it)
+        current_scores.score_date,
+        current_scores.feature_month_start_date,
+        current_scores.churn_probability,
+        current_scores.churn_risk_band,
+        current_scores.reason_code_1,
+        current_scores.reason_code_2,
+        current_scores.reason_code_3,
+        current_scores.reason_summary,
+        current_scores.expected_transactions_12m,
+        current_scores.probability_alive,
+        current_scores.expected_value_per_transaction,
+        current_scores.predicted_value_12m,
+        current_scores.segment_id,
+        current_scores.segment_name,
+        current_scores.model_version,
+        current_scores.scored_at
     from current_scores
     inner join customers
         on current_scores.customer_id = customers.customer_id
