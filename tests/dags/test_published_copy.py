@@ -1,0 +1,110 @@
+"""The publication of the real DAG: the DuckDB copy and the Parquet files are the same
+release, hold the same rows and record, and carry no personal data (docs/bi.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations.personal_data import PERSONAL_DATA_COLUMNS
+from include.config import Settings, load_settings
+from include.publish import KEPT_RELEASES, current_release, publication_root
+
+PUBLICATION_COLUMNS = ["run_id", "published_at"]
+
+
+@pytest.fixture(scope="module")
+def settings(pipeline_run: dict) -> Settings:
+    return load_settings(pipeline_run["env"])
+
+
+@pytest.fixture(scope="module")
+def release(settings: Settings) -> Path:
+    release = current_release(settings)
+    assert release is not None, "the pipeline run published nothing"
+    return release
+
+
+def parquet_files(release: Path) -> dict[str, Path]:
+    """``marts.<table>`` or ``publication`` -> its Parquet file in the release."""
+    folder = release / "parquet"
+    files = {f"marts.{file.stem}": file for file in (folder / "marts").glob("*.parquet")}
+    files["publication"] = folder / "publication.parquet"
+    return files
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
+    """Row count and an order-independent hash of every row's text."""
+    return con.execute(
+        "select count(*), md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) "
+        f"from (select md5(t::varchar) as row_hash from {relation} as t)"
+    ).fetchone()
+
+
+def parquet_relation(file: Path) -> str:
+    return f"read_parquet('{file}')"
+
+
+def test_current_points_to_the_newest_release_of_the_latest_run(
+    settings: Settings, release: Path
+) -> None:
+    releases = sorted(p.name for p in (publication_root(settings) / "releases").iterdir())
+    assert 1 <= len(releases) <= KEPT_RELEASES
+    assert release.name == releases[-1]
+    assert settings.published_path.resolve() == release / settings.published_path.name
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as warehouse:
+        (latest_run,) = warehouse.execute(
+            "select run_id from audit.validation_runs where suite like 'marts__%' and success "
+            "order by checked_at desc limit 1"
+        ).fetchone()
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        assert con.execute("select run_id from main.publication").fetchall() == [(latest_run,)]
+
+
+def test_parquet_and_duckdb_copy_hold_the_same_tables_and_record(release: Path) -> None:
+    files = parquet_files(release)
+    with duckdb.connect(str(release / "bank.duckdb"), read_only=True) as con:
+        tables = {
+            f"marts.{table}"
+            for (table,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        assert set(files) == tables | {"publication"}
+        for table in sorted(tables):
+            duckdb_side = fingerprint(con, f'marts."{table.split(".", 1)[1]}"')
+            assert fingerprint(con, parquet_relation(files[table])) == duckdb_side, table
+        record = con.execute(
+            f"select {', '.join(PUBLICATION_COLUMNS)} from main.publication"
+        ).fetchall()
+        parquet_record = con.execute(
+            f"select * from {parquet_relation(files['publication'])}"
+        ).fetchall()
+        assert parquet_record == record
+        assert len(parquet_record) == 1
+
+
+def test_the_published_copy_carries_no_personal_data_and_only_marts(release: Path) -> None:
+    personal = set(PERSONAL_DATA_COLUMNS)
+    assert personal, "the landing contract flags no personal-data column"
+    with duckdb.connect(str(release / "bank.duckdb"), read_only=True) as con:
+        relations = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()
+        assert {(s, t) for s, t in relations if s != "marts"} == {("main", "publication")}
+        columns = con.execute(
+            "select table_schema || '.' || table_name, lower(column_name) "
+            "from information_schema.columns where table_catalog = current_database()"
+        ).fetchall()
+        assert [(table, c) for table, c in columns if c in personal] == []
+        for name, file in parquet_files(release).items():
+            described = con.execute(f"describe select * from {parquet_relation(file)}").fetchall()
+            assert not {row[0].lower() for row in described} & personal, name
+    everything = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
+    expected = {"bank.duckdb"} | {
+        file.relative_to(release).as_posix() for file in parquet_files(release).values()
+    }
+    assert everything == expected, "a file beyond the marts and the publication record"
