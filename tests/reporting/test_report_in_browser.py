@@ -163,7 +163,9 @@ def test_the_at_risk_list_has_masked_ids_and_no_personal_data(
     masked = [row.find_elements(By.TAG_NAME, "td")[0].text for row in rows]
     assert all(re.fullmatch(r"\w{2}\*+\w{2}", text) for text in masked), masked
     with duckdb.connect(pipeline_run["env"]["PUBLISHED_PATH"], read_only=True) as con:
-        ids = {cid for (cid,) in con.execute("select customer_id from marts.mart_customer_360")}
+        published = con.execute("select customer_id from marts.mart_customer_360").fetchall()
+    ids = {customer_id for (customer_id,) in published}
+    assert ids
     page_text = browser.find_element(By.TAG_NAME, "body").text
     assert not [cid for cid in ids if cid in page_text]
 
