@@ -78,28 +78,50 @@
 
 
 {#
-    latest_delivery for an incremental staging model: on an incremental run only
-    the keys with a delivery loaded since the model's latest loaded_at, each
-    re-ranked over all its deliveries (so a late delivery for an older business
-    date still loses to the newer one); a full build ranks every key. With
-    delete+insert on the key the table then equals the full build
-    (tests/dbt/test_incremental_equality.py). `>=` re-takes the last load's keys:
-    harmless under delete+insert.
+    latest_delivery for an incremental staging model. A full build ranks every
+    key. An incremental run ranks only the deliveries loaded since the model's
+    latest loaded_at; the staging model then keeps each winner only where it is
+    not older than the row the key already has in `this`
+    (keep_deliveries_newer_than_built). The delivery order is a total order, so
+    the winner of all deliveries is the winner of (the previous winner, the new
+    winner): the history is never re-read. `>=` re-takes the last load in full,
+    so a tie on (business date, load) means both came from that load, and the
+    new ranking already saw the row in `this`. With delete+insert on the key the
+    table then equals the full build (tests/dbt/test_incremental_equality.py).
 #}
 {% macro latest_delivery_since_last_build(relation, key_columns) -%}
     {%- if is_incremental() -%}
-        {%- set keys = key_columns | join(', ') -%}
         {%- set delivered_since -%}
             (
-                select * from {{ relation }} as all_deliveries
-                where ({{ keys }}) in (
-                    select {{ keys }} from {{ relation }} as new_deliveries
-                    where new_deliveries._loaded_at >= {{ built_through(this) }}
-                )
+                select * from {{ relation }} as new_deliveries
+                where new_deliveries._loaded_at >= {{ built_through(this) }}
             )
         {%- endset -%}
         {{ _ranked_latest_delivery(delivered_since, key_columns) }}
     {%- else -%}
         {{ latest_delivery(relation, key_columns) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    The rows of `relation` (a staging model's renamed deliveries, with columns
+    delivered_date and loaded_at) that win against the row their key already has
+    in `this`: keys new to the table, and keys whose new delivery is for a later
+    business date, or the same date and a load not older. A late file for an
+    older business date loses to the row already built, which delete+insert then
+    leaves as it is (its key is not in the result).
+#}
+{% macro keep_deliveries_newer_than_built(relation, key_columns) -%}
+    select candidate.*
+    from {{ relation }} as candidate
+    left join {{ this }} as built
+        on
+        {%- for key in key_columns %}
+            {{ 'and ' if not loop.first }}candidate.{{ key }} = built.{{ key }}
+        {%- endfor %}
+    where
+        built.{{ key_columns[0] }} is null
+        or candidate.delivered_date > built.delivered_date
+        or (candidate.delivered_date = built.delivered_date and candidate.loaded_at >= built.loaded_at)
 {%- endmacro %}

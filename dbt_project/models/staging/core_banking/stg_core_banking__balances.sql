@@ -26,7 +26,11 @@ renamed as (
 ),
 
 final as (
-    select * from renamed
+    {% if is_incremental() %}
+        {{ keep_deliveries_newer_than_built('renamed', ['account_id', 'balance_date']) }}
+    {% else %}
+        select * from renamed
+    {% endif %}
 )
 
 select * from final

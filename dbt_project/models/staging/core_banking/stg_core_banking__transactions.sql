@@ -38,7 +38,11 @@ renamed as (
 ),
 
 final as (
-    select * from renamed
+    {% if is_incremental() %}
+        {{ keep_deliveries_newer_than_built('renamed', ['transaction_id']) }}
+    {% else %}
+        select * from renamed
+    {% endif %}
 )
 
 select * from final
