@@ -8,9 +8,7 @@ daily run scored, so every section of the report has data except upgrade sources
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,21 +16,13 @@ from pathlib import Path
 import duckdb
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from expectations.runner import safe_run_id
-from include.config import REPO_ROOT
 from reporting.reshape import PERSONAL_DATA_COLUMNS
+from tests.browser import artifacts_dir, headless_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
-    reason="needs chromium and chromedriver (bin/setup installs them as root)",
-)
 # Every chart the scored tiny bank has data for (upgrade sources needs 12 months).
 EXPECTED_CHARTS = {
     "chart-tiers",
@@ -50,12 +40,6 @@ REMOTE_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 INLINE_SCRIPT = re.compile(r"(<script\b[^>]*>).*?(</script>)", re.IGNORECASE | re.DOTALL)
-
-
-def artifacts_dir() -> Path:
-    folder = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO_ROOT / "test-artifacts"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -78,31 +62,19 @@ def report(pipeline_run: dict) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(report: Path) -> Iterator[webdriver.Chrome]:
-    # Explicit binaries and SE_OFFLINE: Selenium Manager must never try to download.
-    os.environ["SE_OFFLINE"] = "true"
-    options = Options()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
+    with headless_chromium(
         "--window-size=1400,1000",
         # No network: any http(s) request goes to a closed local port and fails.
         "--proxy-server=http://127.0.0.1:9",
         "--proxy-bypass-list=<-loopback>",
         "--disable-background-networking",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
+        console_log=True,
+    ) as driver:
         driver.get(report.as_uri())
         WebDriverWait(driver, 60).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
         )
         yield driver
-    finally:
-        driver.quit()
 
 
 def drawn_charts(driver: webdriver.Chrome) -> dict[str, int]:

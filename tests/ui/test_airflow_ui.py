@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,14 +24,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from include.config import REPO_ROOT
+from tests.browser import artifacts_dir, headless_chromium
 from tests.conftest import pipeline_environment, run_command
 
 DAG_ID = "customer_operations_daily"
@@ -40,7 +37,6 @@ TASKS = ("load_landing_files", "validate_marts", "publish_for_bi")
 USER = "admin"
 STARTUP_TIMEOUT = 240  # seconds; the machine may be busy
 T = TypeVar("T")
-ARTIFACTS_DIR = Path(os.environ.get("TEST_ARTIFACTS_DIR", REPO_ROOT / "test-artifacts"))
 
 
 @dataclass(frozen=True)
@@ -157,24 +153,8 @@ def airflow_ui(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not chromedriver:
-        pytest.fail(
-            "headless Chromium is missing: install the Debian packages chromium and "
-            "chromium-driver (bin/setup does it as root: apt-get install chromium chromium-driver)"
-        )
-    options = Options()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000"):
-        options.add_argument(argument)
-    with pytest.MonkeyPatch.context() as patch:
-        # Explicit binaries and offline: Selenium Manager must never try to download.
-        patch.setenv("SE_OFFLINE", "true")
-        driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    try:
+    with headless_chromium("--window-size=1600,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def page_text(driver: WebDriver) -> str:
@@ -183,7 +163,7 @@ def page_text(driver: WebDriver) -> str:
 
 def test_log_in_and_see_the_daily_dag_tasks(airflow_ui: AirflowUI, browser: WebDriver) -> None:
     wait = WebDriverWait(browser, 90)
-    screenshot = ARTIFACTS_DIR / f"airflow-ui-{DAG_ID}.png"
+    screenshot = artifacts_dir() / f"airflow-ui-{DAG_ID}.png"
     try:
         browser.get(f"{airflow_ui.url}/dags/{DAG_ID}")
         # Not logged in: the SimpleAuthManager's login form, then back to the DAG's page.
@@ -196,5 +176,4 @@ def test_log_in_and_see_the_daily_dag_tasks(airflow_ui: AirflowUI, browser: WebD
         assert browser.current_url.endswith(f"/dags/{DAG_ID}")
         assert DAG_ID in page_text(browser)
     finally:
-        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(screenshot))
