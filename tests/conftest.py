@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from postgres_server import PostgresUnavailable, running_postgres
 
 from include.config import DBT_PROJECT_DIR, REPO_ROOT
+from tests.postgres_server import PostgresUnavailable, running_postgres
 
 PATH_VARIABLES = (
     "LANDING_PATH",

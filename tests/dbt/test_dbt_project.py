@@ -26,10 +26,10 @@ import psycopg2
 import pytest
 import yaml
 from dbt_raw_fixture import build_postgres_raw_fixture, build_raw_fixture
-from postgres_server import connect_kwargs, create_database
 
 from include.config import DBT_PROJECT_DIR
 from include.landing.entities import ENTITIES
+from tests.postgres_server import connect_kwargs, create_database
 
 AS_OF_DATE = "2024-03-10"
 RAW_METADATA = [

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 import psycopg2
 import psycopg2.errors
 import pytest
-from postgres_server import connect_kwargs
 from test_dbt_project import AS_OF_DATE, DbtProject, postgres_project
+
+from tests.postgres_server import connect_kwargs
 
 PASSWORD = "role-test-password"
 # one login user per role, as a bank gives each person or tool its own login

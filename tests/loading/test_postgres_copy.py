@@ -9,9 +9,9 @@ from decimal import Decimal
 import duckdb
 import psycopg2
 import pytest
-from postgres_server import connect_kwargs, create_database
 
 from loading.postgres_copy import copy_schemas
+from tests.postgres_server import connect_kwargs, create_database
 
 
 @pytest.fixture
