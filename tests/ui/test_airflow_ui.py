@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -161,17 +162,28 @@ def page_text(driver: WebDriver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
 
+def submit_login(driver: WebDriver, password: str) -> bool:
+    """Fill in and send the login form; the wait retries it whole if the form re-renders."""
+    for name, value in (("username", USER), ("password", password)):
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    return True
+
+
 def test_log_in_and_see_the_daily_dag_tasks(airflow_ui: AirflowUI, browser: WebDriver) -> None:
-    wait = WebDriverWait(browser, 90)
+    # The UI is a React app: an element found may be re-rendered (stale) before it is read.
+    wait = WebDriverWait(
+        browser, 90, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    )
     screenshot = artifacts_dir() / f"airflow-ui-{DAG_ID}.png"
     try:
         browser.get(f"{airflow_ui.url}/dags/{DAG_ID}")
         # Not logged in: the SimpleAuthManager's login form, then back to the DAG's page.
-        username = wait.until(lambda d: d.find_element(By.NAME, "username"))
+        wait.until(lambda d: d.find_element(By.NAME, "username"))
         assert "/auth/login" in browser.current_url
-        username.send_keys(USER)
-        browser.find_element(By.NAME, "password").send_keys(airflow_ui.password)
-        browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda d: submit_login(d, airflow_ui.password))
         wait.until(lambda d: all(task in page_text(d) for task in TASKS))
         assert browser.current_url.endswith(f"/dags/{DAG_ID}")
         assert DAG_ID in page_text(browser)
