@@ -90,6 +90,22 @@ class Settings:
     def dbt_project_dir(self) -> Path:
         return DBT_PROJECT_DIR
 
+    def dbt_env_vars(self) -> dict[str, str]:
+        """What the dbt profile (profiles.yml) reads for this target, from these settings.
+
+        Not the password: cosmos renders these into the task's fields, which the UI
+        shows; dbt reads WAREHOUSE_POSTGRES_PASSWORD from the worker's environment.
+        """
+        env = {"WAREHOUSE_PATH": str(self.warehouse_path)}
+        if self.on_postgres:
+            env |= {
+                "WAREHOUSE_POSTGRES_HOST": self.postgres.host,
+                "WAREHOUSE_POSTGRES_PORT": str(self.postgres.port),
+                "WAREHOUSE_POSTGRES_DATABASE": self.postgres.database,
+                "WAREHOUSE_POSTGRES_USER": self.postgres.user,
+            }
+        return env
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the settings from the environment (or the mapping given, for tests)."""
