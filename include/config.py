@@ -14,7 +14,7 @@
 | SCORING_SLICE_CUSTOMERS | 250000                           | customers scored at a time (memory grows with it) |
 | TRAINING_CUSTOMERS | 250000                                | customers the monthly training fits on: a fixed hash sample above that |
 | WAREHOUSE_TARGET   | duckdb                                | where dbt builds and the pipeline reads and writes: duckdb or postgres |
-| WAREHOUSE_POSTGRES_HOST | localhost                        | PostgreSQL warehouse (target postgres; also read by profiles.yml) |
+| WAREHOUSE_POSTGRES_HOST | localhost                        | PostgreSQL warehouse (target postgres; the DAG hands these to dbt's profile, the password it reads from the environment) |
 | WAREHOUSE_POSTGRES_PORT | 5432                             | its port                            |
 | WAREHOUSE_POSTGRES_DATABASE | warehouse                    | its database                        |
 | WAREHOUSE_POSTGRES_USER | warehouse                        | its login                           |
@@ -50,18 +50,6 @@ class PostgresSettings:
 
     def __str__(self) -> str:  # names the warehouse in messages, never the password
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
-
-    def sqlalchemy_url(self) -> str:
-        from sqlalchemy.engine import URL  # lazy: DAG files import this module
-
-        return URL.create(
-            "postgresql+psycopg2",
-            username=self.user,
-            password=self.password,
-            host=self.host,
-            port=self.port,
-            database=self.database,
-        ).render_as_string(hide_password=False)
 
 
 @dataclass(frozen=True)
