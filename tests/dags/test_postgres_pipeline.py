@@ -141,11 +141,33 @@ def test_mart_checks_passed_and_the_run_was_published(postgres_run: dict) -> Non
     assert list(Path(env["REPORTS_PATH"]).glob("*/report.html"))
 
 
-def test_marts_hold_as_many_rows_as_the_duckdb_run(postgres_run: dict, pipeline_run: dict) -> None:
+# Figures both runs must agree on (same bank, same models); floats rounded, since the
+# engines sum in different orders.
+PARITY_QUERIES = (
+    (
+        "select value_tier, count(*), sum(month_average_aum) from marts.fct_customer_months"
+        " group by 1 order by 1"
+    ),
+    "select count(*), sum(loyalty_score) from marts.mart_customer_loyalty",
+    "select churn_risk_band, count(*) from marts.mart_customer_scores group by 1 order by 1",
+    (
+        "select segment_name, count(*), avg(churn_probability) from scores.customer_scores"
+        " group by 1 order by 1"
+    ),
+)
+
+
+def rounded(rows: list[tuple]) -> list[tuple]:
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in rows]
+
+
+def test_the_marts_and_scores_match_the_duckdb_run(postgres_run: dict, pipeline_run: dict) -> None:
     with duckdb.connect(pipeline_run["env"]["WAREHOUSE_PATH"], read_only=True) as con:
-        expected = table_counts(con, "marts")
-    actual = {
+        expected_counts = table_counts(con, "marts")
+        expected = [rounded(con.execute(query).fetchall()) for query in PARITY_QUERIES]
+    counts = {
         table: pg_rows(postgres_run, f'select count(*) from marts."{table}"')[0][0]
-        for table in expected
+        for table in expected_counts
     }
-    assert actual == expected
+    assert counts == expected_counts
+    assert [rounded(pg_rows(postgres_run, query)) for query in PARITY_QUERIES] == expected
