@@ -87,7 +87,8 @@ class Session:
     """One open connection to either engine, with one way to query both.
 
     SQL is written once with ``?`` parameters (DuckDB's style; rewritten to
-    psycopg2's ``%s``, so a literal ``%`` such as modulo is escaped); statements
+    psycopg2's ``%s``, so a literal ``%`` such as modulo is escaped, and a literal
+    ``?`` must not appear in the SQL text, only in parameters); statements
     outside :meth:`transaction` commit on their own. Frames come back with the
     dtypes DuckDB's ``.df()`` gives (numeric as float, dates as datetime64).
     """
