@@ -2,6 +2,9 @@
 
 landing files -> GX checks -> raw (idempotent) -> dbt build -> GX mart checks
 -> scoring -> dbt models over the scores -> published read-only copy for BI.
+
+WAREHOUSE_TARGET (include/config.py) picks the warehouse: the DuckDB file, or
+PostgreSQL (the load ships to it; dbt, checks, scoring and publication run there).
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ DBT_PROJECT = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
     manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
     install_dbt_deps=False,
-    env_vars={"WAREHOUSE_PATH": str(SETTINGS.warehouse_path)},
+    env_vars=SETTINGS.dbt_env_vars(),
 )
 DBT_PROFILE = ProfileConfig(
     profile_name="bank_customer_ops",
-    target_name="duckdb",
+    target_name=SETTINGS.warehouse_target,
     profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
 )
 # Watcher: one `dbt build` per group (its producer task), tests included, and one
@@ -84,18 +87,19 @@ def dbt_task_group(group_id: str, **selection: list[str]) -> DbtTaskGroup:
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
-    tags=["customer-operations", "daily", "duckdb"],
+    tags=["customer-operations", "daily", SETTINGS.warehouse_target],
     doc_md=__doc__,
 )
 def customer_operations_daily() -> None:
     @task(**WRITER_TASK_ARGS)
     def load_landing_files(ds: str, run_id: str) -> dict:
-        """Find files not loaded yet, check them with GX, load good rows, quarantine bad ones."""
+        """Find files not loaded yet, check them with GX, load good rows, quarantine bad ones
+        (in DuckDB; on the postgres target then shipped to PostgreSQL)."""
         from datetime import date
 
-        from loading.loader import load_landing
+        from loading.loader import load_into_warehouse
 
-        summary = load_landing(load_settings(), date.fromisoformat(ds), run_id)
+        summary = load_into_warehouse(load_settings(), date.fromisoformat(ds), run_id)
         return summary.as_dict()
 
     transform = dbt_task_group("transform", exclude=["tag:needs_scores"])
@@ -121,7 +125,8 @@ def customer_operations_daily() -> None:
 
     @task(**WRITER_TASK_ARGS)
     def publish_for_bi(run_id: str) -> dict:
-        """Swap in a fresh read-only copy of the marts for BI readers."""
+        """Swap in a fresh read-only copy of the marts for BI readers (on PostgreSQL:
+        record the publication of the marts served in place)."""
         from include.publish import publish_marts
 
         return publish_marts(load_settings(), run_id)

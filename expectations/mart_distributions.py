@@ -22,9 +22,10 @@ GX skips it):
 
 from __future__ import annotations
 
-import duckdb
 import great_expectations as gx
 import pandas as pd
+
+from include.warehouse import Session
 
 DISTRIBUTION_SUITE = "marts__distributions"
 RECONCILIATION_SUITE = "marts__reconciliation"
@@ -64,22 +65,22 @@ COUNT_CHECKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 
 
-def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
+def existing_tables(con: Session) -> set[str]:
+    rows = con.fetchall(
         "select table_schema || '.' || table_name from information_schema.tables "
         "where table_catalog = current_database()"
-    ).fetchall()
+    )
     return {name for (name,) in rows}
 
 
-def reconciliation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def reconciliation_frame(con: Session) -> pd.DataFrame:
     """One row per count comparison whose tables exist."""
     tables = existing_tables(con)
     rows = [
         {
             "check": name,
-            "upper_rows": con.execute(upper).fetchone()[0],
-            "lower_rows": con.execute(lower).fetchone()[0],
+            "upper_rows": con.fetchall(upper)[0][0],
+            "lower_rows": con.fetchall(lower)[0][0],
         }
         for name, upper, lower, needs in COUNT_CHECKS
         if set(needs) <= tables
@@ -87,7 +88,7 @@ def reconciliation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["check", "upper_rows", "lower_rows"])
 
 
-def distribution_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def distribution_frame(con: Session) -> pd.DataFrame:
     """Per customer type, the latest complete month's tier mix (shares empty when too few)."""
     tables = existing_tables(con)
     # A month still in progress has partial averages; judge the latest complete one.
@@ -96,18 +97,18 @@ def distribution_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         if "is_complete_month" in _columns(con, "marts", "fct_customer_months")
         else ""
     )
-    frame = con.execute(
+    frame = con.frame(
         f"""
         with months as (select * from marts.fct_customer_months where value_tier is not null),
         latest as (select max(month_start_date) as month_start_date from months {complete})
         select customer_type,
                count(*) as customers,
-               count(*) filter (value_tier = 'high_net_worth') as high_net_worth_customers,
-               count(*) filter (value_tier = 'mass') as mass_customers
+               count(*) filter (where value_tier = 'high_net_worth') as high_net_worth_customers,
+               count(*) filter (where value_tier = 'mass') as mass_customers
         from months join latest using (month_start_date)
         group by customer_type order by customer_type
         """
-    ).df()
+    )
     enough = frame["customers"] >= MIN_CUSTOMERS_FOR_SHARES
     frame["high_net_worth_share"] = (frame["high_net_worth_customers"] / frame["customers"]).where(
         enough
@@ -117,21 +118,21 @@ def distribution_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
     churn = None
     if "marts.mart_customer_scores" in tables:
-        count, mean = con.execute(
+        [(count, mean)] = con.fetchall(
             "select count(*), avg(churn_probability) from marts.mart_customer_scores"
-        ).fetchone()
+        )
         churn = mean if count >= MIN_CUSTOMERS_FOR_SHARES else None
     frame["mean_churn_probability"] = churn
     frame["mean_churn_probability"] = frame["mean_churn_probability"].astype("float64")
     return frame
 
 
-def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    rows = con.execute(
+def _columns(con: Session, schema: str, table: str) -> set[str]:
+    rows = con.fetchall(
         "select column_name from information_schema.columns "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchall()
+    )
     return {name for (name,) in rows}
 
 

@@ -7,6 +7,14 @@ one row per suite in ``audit.validation_runs`` (and a failed row per missing
 mart), writes the GX results as JSON under ``REPORTS_PATH/<run_id>/`` with the
 run's Data Docs beside them, and raises :class:`MartValidationError` with a
 readable summary when a suite fails.
+
+On ``WAREHOUSE_TARGET=postgres`` the same frames are read from PostgreSQL (an
+``include.warehouse.Session``) and validated the same way, and the audit rows go
+to PostgreSQL's ``audit.validation_runs`` (the publish gate and dbt's test scoping
+read them there). Pandas rather than GX's SQL data source: ``prepare`` derives
+columns of ``fct_customer_months`` in pandas, and the privacy, reconciliation and
+distribution datasets are frames built by SQL, so one form of every suite serves
+both engines; the marts checked hold at most a row per customer-month.
 """
 
 from __future__ import annotations
@@ -15,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import great_expectations as gx
 import pandas as pd
 
@@ -24,7 +31,7 @@ from expectations.data_docs import publish_data_docs
 from expectations.runner import SuiteRun, failing_rows, gx_context, run_suite, write_report
 from include.audit import ensure_audit_schema, record_check
 from include.config import Settings
-from include.warehouse import connect, transaction
+from include.warehouse import Session, session, warehouse_location
 
 MARTS_SCHEMA = "marts"
 
@@ -55,22 +62,20 @@ def mart_checks(
     ]
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    (count,) = con.execute(
+def _table_exists(con: Session, schema: str, table: str) -> bool:
+    [(count,)] = con.fetchall(
         "select count(*) from information_schema.tables "
         "where table_catalog = current_database() and table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()
+    )
     return count > 0
 
 
-def _record(
-    con: duckdb.DuckDBPyConnection, runs: list[SuiteRun], run_id: str, missing: list[str]
-) -> None:
+def _record(con: Session, runs: list[SuiteRun], run_id: str, missing: list[str]) -> None:
     """One audit row per suite run, and a failed row per missing mart (publish checks them)."""
     rows = [(run.suite, run.success, run.evaluated, run.failed) for run in runs]
     rows += [(f"{MARTS_SCHEMA}__{name.split('.')[-1]}", False, 0, 1) for name in missing]
-    with transaction(con):
+    with con.transaction():
         for suite, success, evaluated, failed in rows:
             record_check(con, run_id, suite, success, evaluated, failed)
 
@@ -89,15 +94,14 @@ def validate_marts(
     context = gx_context()
     runs: list[SuiteRun] = []
     missing: list[str] = []
-    con = connect(Path(settings.warehouse_path))
-    try:
+    with session(warehouse_location(settings)) as con:
         for check in mart_checks(active_threshold):
             if not _table_exists(con, MARTS_SCHEMA, check.table):
                 missing.append(f"{MARTS_SCHEMA}.{check.table}")
                 continue
-            frame = con.execute(f"select * from {MARTS_SCHEMA}.{check.table}").df()
+            frame = con.frame(f"select * from {MARTS_SCHEMA}.{check.table}")
             runs.append(run_suite(context, check.build_suite(), check.prepare(frame)))
-        catalogue = con.execute(personal_data.catalogue_query()).df()
+        catalogue = con.frame(personal_data.catalogue_query())
         privacy = run_suite(context, personal_data.build_suite(), catalogue)
         runs.append(privacy)
         counts = mart_distributions.reconciliation_frame(con)
@@ -107,8 +111,6 @@ def validate_marts(
             runs.append(run_suite(context, mart_distributions.build_distribution_suite(), shares))
         ensure_audit_schema(con)
         _record(con, runs, run_id, [] if allow_missing else missing)
-    finally:
-        con.close()
     reports = [str(write_report(run, settings.reports_path, run_id)) for run in runs]
     publish_data_docs(Path(settings.reports_path), run_id)
     failed = [run for run in runs if not run.success]

@@ -27,7 +27,7 @@ def catalogue_query(schemas: tuple[str, ...] = CHECKED_SCHEMAS) -> str:
         "select table_schema, table_name, lower(column_name) as column_name "
         "from information_schema.columns "
         f"where table_catalog = current_database() and table_schema in ({listed}) "
-        "order by all"
+        "order by 1, 2, 3"  # not ``order by all``: PostgreSQL has no such form
     )
 
 

@@ -9,8 +9,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:
+    from include.warehouse import Session
 
 AUDIT_SCHEMA = "audit"
 VALIDATION_RUNS_TABLE = f"{AUDIT_SCHEMA}.validation_runs"
@@ -48,21 +52,22 @@ def utc_now() -> datetime:
 
 
 def create_table(
-    con: duckdb.DuckDBPyConnection, table: str, columns: tuple[tuple[str, str], ...]
+    con: duckdb.DuckDBPyConnection | Session, table: str, columns: tuple[tuple[str, str], ...]
 ) -> None:
     body = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in columns)
     con.execute(f"create table if not exists {table} (\n    {body}\n)")
 
 
-def ensure_audit_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """``audit.validation_runs`` (one row per suite run) and ``audit.reconciliation``."""
+def ensure_audit_schema(con: duckdb.DuckDBPyConnection | Session) -> None:
+    """``audit.validation_runs`` (one row per suite run) and ``audit.reconciliation``,
+    on either engine (the column types are spelt portably)."""
     con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
     create_table(con, VALIDATION_RUNS_TABLE, VALIDATION_RUN_COLUMNS)
     create_table(con, RECONCILIATION_TABLE, RECONCILIATION_COLUMNS)
 
 
 def record_check(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | Session,
     run_id: str,
     suite: str,
     success: bool,

@@ -13,6 +13,16 @@
 | DBT_EXECUTION_MODE | watcher                               | how cosmos runs dbt: watcher or local (dags/pipeline_defaults.py) |
 | SCORING_SLICE_CUSTOMERS | 250000                           | customers scored at a time (memory grows with it) |
 | TRAINING_CUSTOMERS | 250000                                | customers the monthly training fits on: a fixed hash sample above that |
+| WAREHOUSE_TARGET   | duckdb                                | where dbt builds and the pipeline reads and writes: duckdb or postgres |
+| WAREHOUSE_POSTGRES_HOST | localhost                        | PostgreSQL warehouse (target postgres; the DAG hands these to dbt's profile, the password it reads from the environment) |
+| WAREHOUSE_POSTGRES_PORT | 5432                             | its port                            |
+| WAREHOUSE_POSTGRES_DATABASE | warehouse                    | its database                        |
+| WAREHOUSE_POSTGRES_USER | warehouse                        | its login                           |
+| WAREHOUSE_POSTGRES_PASSWORD | (empty)                      | its password                        |
+
+On the postgres target the loader still stages, checks and registers in the DuckDB
+file (WAREHOUSE_PATH), then ships what it loaded to PostgreSQL; everything after the
+load reads and writes PostgreSQL (docs/deployment.md).
 
 Sample bank (bin/demo): SAMPLE_CUSTOMERS, SAMPLE_MONTHS, SAMPLE_START_DATE, SAMPLE_DIRT_RATE.
 """
@@ -20,11 +30,26 @@ Sample bank (bin/demo): SAMPLE_CUSTOMERS, SAMPLE_MONTHS, SAMPLE_START_DATE, SAMP
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+WAREHOUSE_TARGETS = ("duckdb", "postgres")  # also the dbt profile's target names
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """The PostgreSQL warehouse's connection, from the WAREHOUSE_POSTGRES_* variables."""
+
+    host: str = "localhost"
+    port: int = 5432
+    database: str = "warehouse"
+    user: str = "warehouse"
+    password: str = field(default="", repr=False)
+
+    def __str__(self) -> str:  # names the warehouse in messages, never the password
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.database}"
 
 
 @dataclass(frozen=True)
@@ -42,10 +67,32 @@ class Settings:
     # fits on a deterministic sample of at most this many customers (scoring.train).
     scoring_slice_customers: int = 250_000
     training_customers: int = 250_000
+    warehouse_target: str = "duckdb"
+    postgres: PostgresSettings = PostgresSettings()
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.warehouse_target == "postgres"
 
     @property
     def dbt_project_dir(self) -> Path:
         return DBT_PROJECT_DIR
+
+    def dbt_env_vars(self) -> dict[str, str]:
+        """What the dbt profile (profiles.yml) reads for this target, from these settings.
+
+        Not the password: cosmos renders these into the task's fields, which the UI
+        shows; dbt reads WAREHOUSE_POSTGRES_PASSWORD from the worker's environment.
+        """
+        env = {"WAREHOUSE_PATH": str(self.warehouse_path)}
+        if self.on_postgres:
+            env |= {
+                "WAREHOUSE_POSTGRES_HOST": self.postgres.host,
+                "WAREHOUSE_POSTGRES_PORT": str(self.postgres.port),
+                "WAREHOUSE_POSTGRES_DATABASE": self.postgres.database,
+                "WAREHOUSE_POSTGRES_USER": self.postgres.user,
+            }
+        return env
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -62,6 +109,19 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         given = Path(env.get(name, default))
         return given.parent.resolve() / given.name
 
+    target = env.get("WAREHOUSE_TARGET", "duckdb").strip().lower()
+    if target not in WAREHOUSE_TARGETS:
+        raise ValueError(
+            f"WAREHOUSE_TARGET={target!r} is not one of: {', '.join(WAREHOUSE_TARGETS)}"
+        )
+    defaults = PostgresSettings()
+    postgres = PostgresSettings(
+        host=env.get("WAREHOUSE_POSTGRES_HOST", defaults.host),
+        port=int(env.get("WAREHOUSE_POSTGRES_PORT", defaults.port)),
+        database=env.get("WAREHOUSE_POSTGRES_DATABASE", defaults.database),
+        user=env.get("WAREHOUSE_POSTGRES_USER", defaults.user),
+        password=env.get("WAREHOUSE_POSTGRES_PASSWORD", defaults.password),
+    )
     return Settings(
         data_dir=data_dir,
         landing_path=path("LANDING_PATH", data_dir / "landing"),
@@ -72,4 +132,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         warehouse_memory_limit=env.get("WAREHOUSE_MEMORY_LIMIT", "4GB"),
         scoring_slice_customers=int(env.get("SCORING_SLICE_CUSTOMERS", 250_000)),
         training_customers=int(env.get("TRAINING_CUSTOMERS", 250_000)),
+        warehouse_target=target,
+        postgres=postgres,
     )

@@ -21,6 +21,12 @@ validation (``expectations/marts.py``, recorded in ``audit.validation_runs``)
 passed. The DAG already stops before ``publish_for_bi`` when validation fails;
 the gate also holds when the task is run by hand or validation was marked
 successful, so the published copy stays at the last good version.
+
+On ``WAREHOUSE_TARGET=postgres`` nothing is copied: BI reads the marts in place
+(role ``bi_reader``, granted by dbt), and PostgreSQL has no writer lock to keep
+readers away from. After the same gate, the publication (run id, time) is
+recorded in ``audit.publications``: the marts a BI reader sees are those of the
+latest publication's run (dbt rebuilt them in this run, before the gate).
 """
 
 from __future__ import annotations
@@ -33,9 +39,9 @@ from pathlib import Path
 
 import duckdb
 
-from include.audit import VALIDATION_RUNS_TABLE, ensure_audit_schema
+from include.audit import AUDIT_SCHEMA, VALIDATION_RUNS_TABLE, ensure_audit_schema, utc_now
 from include.config import Settings
-from include.warehouse import connect
+from include.warehouse import Session, connect, session
 
 PUBLISHED_SCHEMAS = ("marts",)
 # Suites written by ``expectations.marts.validate_marts`` (SQL LIKE patterns).
@@ -47,22 +53,25 @@ RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
 PARQUET_DIR = "parquet"
 PUBLICATION_TABLE = "publication"
+# PostgreSQL: one row per publication of the marts served in place.
+PUBLICATIONS_TABLE = f"{AUDIT_SCHEMA}.publications"
 
 
 class PublishRefusedError(Exception):
     """The run's marts did not pass validation; the published copy was left as it was."""
 
 
-def gate_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+def gate_failures(con: Session, run_id: str) -> list[str]:
     """Why ``run_id`` may not publish: no mart validation, or a suite whose latest result failed."""
     patterns = " or ".join("suite like ?" for _ in GATE_SUITES)
-    rows = con.execute(
-        f"select suite, success from {VALIDATION_RUNS_TABLE} "
-        f"where run_id = ? and ({patterns}) "
-        "qualify row_number() over (partition by suite order by checked_at desc) = 1 "
-        "order by suite",
+    # A subquery, not DuckDB's ``qualify``: the gate runs on PostgreSQL too.
+    rows = con.fetchall(
+        "select suite, success from ("
+        "select suite, success, row_number() over (partition by suite order by checked_at desc)"
+        f" as latest from {VALIDATION_RUNS_TABLE} where run_id = ? and ({patterns})"
+        ") as checks where latest = 1 order by suite",
         [run_id, *GATE_SUITES],
-    ).fetchall()
+    )
     if not rows:
         return [f"no mart validation recorded for run {run_id}"]
     return [f"{suite} failed" for suite, success in rows if not success]
@@ -89,16 +98,15 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
+_PUBLISHED_TABLES_SQL = (
+    "select table_name from information_schema.tables "
+    "where table_catalog = current_database() and table_schema = ? "
+    "order by table_name"
+)
+
+
 def _published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    return [
-        table
-        for (table,) in con.execute(
-            "select table_name from information_schema.tables "
-            "where table_catalog = current_database() and table_schema = ? "
-            "order by table_name",
-            [schema],
-        ).fetchall()
-    ]
+    return [table for (table,) in con.execute(_PUBLISHED_TABLES_SQL, [schema]).fetchall()]
 
 
 def _write_duckdb_copy(
@@ -168,12 +176,53 @@ def _prune_releases(releases: Path, current: Path) -> list[str]:
     return removed
 
 
+def _check_gate(con: Session, run_id: str) -> None:
+    ensure_audit_schema(con)
+    refused = gate_failures(con, run_id)
+    if refused:
+        raise PublishRefusedError(
+            f"not publishing run {run_id}, the published copy stays as it was: "
+            + "; ".join(refused)
+        )
+
+
+def record_publication(settings: Settings, run_id: str, require_validation: bool = True) -> dict:
+    """PostgreSQL: after the gate, record that the marts of ``run_id`` are published
+    in place (``audit.publications``); returns the record and the marts' row counts."""
+    published_at = utc_now()
+    with session(settings.postgres) as con:
+        if require_validation:
+            _check_gate(con, run_id)
+        tables = [name for (name,) in con.fetchall(_PUBLISHED_TABLES_SQL, [PUBLISHED_SCHEMAS[0]])]
+        row_counts = {
+            f"{PUBLISHED_SCHEMAS[0]}.{table}": con.fetchall(
+                f'select count(*) from {PUBLISHED_SCHEMAS[0]}."{table}"'
+            )[0][0]
+            for table in tables
+        }
+        with con.transaction():
+            con.execute(
+                f"create table if not exists {PUBLICATIONS_TABLE}"
+                " (run_id varchar, published_at timestamp)"
+            )
+            con.execute(f"insert into {PUBLICATIONS_TABLE} values (?, ?)", [run_id, published_at])
+    return {
+        "published_in": f"{settings.postgres} (schema marts, role bi_reader)",
+        "publication_table": PUBLICATIONS_TABLE,
+        "published_at": published_at.isoformat(),
+        "tables": row_counts,
+    }
+
+
 def publish_marts(settings: Settings, run_id: str, require_validation: bool = True) -> dict:
-    """Write the marts as a DuckDB copy and as Parquet into a new release and make it current.
+    """Write the marts as a DuckDB copy and as Parquet into a new release and make it current
+    (on PostgreSQL: :func:`record_publication` instead).
 
     Raises :class:`PublishRefusedError` (publishing nothing) unless the run's
     marts passed validation; ``require_validation=False`` is for tools and tests.
     """
+    if settings.on_postgres:
+        return record_publication(settings, run_id, require_validation)
     target = settings.published_path
     root = publication_root(settings)
     releases = root / RELEASES_DIR
@@ -185,13 +234,7 @@ def publish_marts(settings: Settings, run_id: str, require_validation: bool = Tr
     con = connect(settings.warehouse_path)
     try:
         if require_validation:
-            ensure_audit_schema(con)
-            refused = gate_failures(con, run_id)
-            if refused:
-                raise PublishRefusedError(
-                    f"not publishing run {run_id}, the published copy stays as it was: "
-                    + "; ".join(refused)
-                )
+            _check_gate(Session("duckdb", con), run_id)
         staging.mkdir(parents=True)
         try:
             row_counts = _write_duckdb_copy(con, staging / target.name, run_id, published_at)

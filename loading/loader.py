@@ -590,3 +590,21 @@ def load_landing(
     if summary.rejected:
         raise LandingRejectedError(summary)
     return summary
+
+
+def load_into_warehouse(settings: Settings, business_date: date, run_id: str) -> LoadSummary:
+    """The load task: :func:`load_landing` (on DuckDB, whatever the target), then on
+    ``WAREHOUSE_TARGET=postgres`` ship what was loaded (``postgres_copy.ship_load``),
+    also when files were refused: the rest was loaded, and the audit says why."""
+    if not settings.on_postgres:
+        return load_landing(settings, business_date, run_id)
+    from loading.postgres_copy import ship_load
+
+    try:
+        summary = load_landing(settings, business_date, run_id)
+    except LandingRejectedError:
+        ship_load(settings, run_id)
+        raise
+    shipped = ship_load(settings, run_id)
+    log.info("shipped to PostgreSQL: %s", shipped)
+    return summary

@@ -1,5 +1,9 @@
 """What the report reads: marts of the published copy, load audit of the warehouse.
 
+On ``WAREHOUSE_TARGET=postgres`` both come from PostgreSQL: the marts served in place
+and the latest publication in ``audit.publications`` (include/publish.py), and the
+load audit the load task shipped there. The SQL is the same on both engines.
+
 Every business figure comes from a mart as published; the SQL here only picks rows
 and columns (and counts a mart's rows where the report shows customers per band).
 """
@@ -8,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
 from include.config import Settings
-from include.warehouse import connect
+from include.publish import PUBLICATIONS_TABLE
+from include.warehouse import Session, connect, session, warehouse_location
 
 KPI_SQL = """
 select month_start_date, customer_type, value_tier, customer_count, new_customer_count,
@@ -69,6 +73,9 @@ limit ?
 """
 
 PUBLICATION_SQL = "select run_id, published_at from main.publication"
+LATEST_PUBLICATION_SQL = (
+    f"select run_id, published_at from {PUBLICATIONS_TABLE} order by published_at desc limit 1"
+)
 
 # Rows landed, loaded and quarantined per entity: all loads so far and this run's.
 LOADS_SQL = """
@@ -110,26 +117,30 @@ class ReportData:
     quarantine: pd.DataFrame
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
-    return con.execute(sql, params or []).df()
+def _read_marts(con: Session, publication_sql: str) -> dict[str, pd.DataFrame]:
+    return {
+        "publication": con.frame(publication_sql),
+        "kpis": con.frame(KPI_SQL),
+        "migrations": con.frame(MIGRATIONS_SQL),
+        "upgrade_sources": con.frame(UPGRADE_SOURCES_SQL),
+        "risk_bands": con.frame(RISK_BANDS_SQL),
+        "at_risk": con.frame(AT_RISK_SQL, [AT_RISK_LIMIT]),
+    }
 
 
 def read_published(settings: Settings) -> dict[str, pd.DataFrame]:
-    """The marts the report shows, from the published copy (read-only)."""
+    """The marts the report shows, from the published copy (read-only), or on
+    PostgreSQL from the marts served in place."""
+    if settings.on_postgres:
+        with session(settings.postgres) as con:
+            return _read_marts(con, LATEST_PUBLICATION_SQL)
     if not settings.published_path.exists():
         raise FileNotFoundError(
             f"no published copy at {settings.published_path}: run publish_for_bi first"
         )
-    con = connect(settings.published_path, read_only=True)
+    con = Session("duckdb", connect(settings.published_path, read_only=True))
     try:
-        return {
-            "publication": _frame(con, PUBLICATION_SQL),
-            "kpis": _frame(con, KPI_SQL),
-            "migrations": _frame(con, MIGRATIONS_SQL),
-            "upgrade_sources": _frame(con, UPGRADE_SOURCES_SQL),
-            "risk_bands": _frame(con, RISK_BANDS_SQL),
-            "at_risk": _frame(con, AT_RISK_SQL, [AT_RISK_LIMIT]),
-        }
+        return _read_marts(con, PUBLICATION_SQL)
     finally:
         con.close()
 
@@ -140,14 +151,11 @@ def read_load_audit(settings: Settings, run_id: str) -> dict[str, pd.DataFrame]:
     Opened read-write like every pipeline task (include.warehouse.connect): inside
     ``airflow dags test`` dbt-duckdb keeps a read-write connection in this process.
     """
-    con = connect(settings.warehouse_path)
-    try:
+    with session(warehouse_location(settings)) as con:
         return {
-            "loads": _frame(con, LOADS_SQL, [run_id, run_id]),
-            "quarantine": _frame(con, QUARANTINE_SQL, [run_id]),
+            "loads": con.frame(LOADS_SQL, [run_id, run_id]),
+            "quarantine": con.frame(QUARANTINE_SQL, [run_id]),
         }
-    finally:
-        con.close()
 
 
 def read_report_data(settings: Settings, run_id: str) -> ReportData:

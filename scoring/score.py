@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from include.config import Settings
+from include.warehouse import warehouse_location
 from scoring import model_store, warehouse_io
 from scoring.churn_model import risk_bands
 from scoring.cli import run_dated_job
@@ -47,7 +48,7 @@ def lifetime_values(
     if models.lifetime_value is None:
         return empty
     activity = warehouse_io.read_customer_activity(
-        settings.warehouse_path, score_date, month, customers
+        warehouse_location(settings), score_date, month, customers
     )
     try:
         summary = value_summary(activity, score_date)
@@ -66,7 +67,7 @@ def segment_columns(
 ) -> pd.DataFrame:
     if models.segments is None:
         return pd.DataFrame({"segment_id": pd.NA, "segment_name": None}, index=population.index)
-    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path, customers)
+    holdings = warehouse_io.read_customer_holdings(warehouse_location(settings), customers)
     assigned = assign_segments(models.segments, behaviour_features(population, holdings))
     return assigned[["segment_id", "segment_name"]].set_axis(population.index)
 
@@ -120,7 +121,7 @@ def score_customers(
     if version is None:
         message = "no approved model yet: run the monthly training (DAG churn_model_training)"
         log.warning(message)
-        warehouse_io.ensure_score_tables(settings.warehouse_path)
+        warehouse_io.ensure_score_tables(warehouse_location(settings))
         return {
             "run_id": run_id,
             "score_date": str(score_date),
@@ -129,8 +130,8 @@ def score_customers(
             "notes": [message],
         }
     models, metadata = model_store.load_model(settings.model_store_path, version)
-    bands = warehouse_io.read_risk_bands(settings.warehouse_path)
-    slices = customer_slices(settings.warehouse_path, settings.scoring_slice_customers)
+    bands = warehouse_io.read_risk_bands(warehouse_location(settings))
+    slices = customer_slices(warehouse_location(settings), settings.scoring_slice_customers)
     parts = [score_slice(settings, models, score_date, part, bands) for part in slices]
     scores = pd.concat([part[0] for part in parts], ignore_index=True)
     current = pd.concat([part[1] for part in parts], ignore_index=True)
@@ -143,13 +144,15 @@ def score_customers(
         scored_at=pd.Series([stamp] * rows, dtype="datetime64[us]"),
     )
     band_names = [name for name, _ in bands]
-    written = warehouse_io.write_scores(settings.warehouse_path, score_date, scores, band_names)
+    written = warehouse_io.write_scores(
+        warehouse_location(settings), score_date, scores, band_names
+    )
 
     report = drift_report(references_from_dict(metadata["drift_references"]), current)
     drift = report.assign(
         score_date=score_date, model_version=version, run_id=run_id, computed_at=stamp
     )[[name for name, _ in warehouse_io.DRIFT_COLUMNS]]
-    warehouse_io.write_drift(settings.warehouse_path, score_date, drift)
+    warehouse_io.write_drift(warehouse_location(settings), score_date, drift)
     warnings = drift_warnings(report)
     for warning in warnings:
         log.warning(warning)

@@ -33,6 +33,7 @@ import pandas as pd
 import sklearn
 
 from include.config import Settings
+from include.warehouse import warehouse_location
 from scoring import model_store, warehouse_io
 from scoring.business_rules import business_rules
 from scoring.churn_model import (
@@ -66,14 +67,14 @@ def load_panel(
     Features are windows over one customer's own months, so a slice of the
     customers gets exactly the features it would get in the whole panel.
     """
-    months = warehouse_io.read_customer_months(settings.warehouse_path, as_of, customers)
+    months = warehouse_io.read_customer_months(warehouse_location(settings), as_of, customers)
     if months.empty:
         raise LookupError(
-            f"{settings.warehouse_path}: marts.fct_customer_months has no rows up to {as_of}"
+            f"{warehouse_location(settings)}: marts.fct_customer_months has no rows up to {as_of}"
         )
     month, complete = choose_feature_month(months["month_start_date"], as_of)
     months = months.loc[months["month_start_date"] <= month]
-    signals = warehouse_io.read_signal_months(settings.warehouse_path, month, customers)
+    signals = warehouse_io.read_signal_months(warehouse_location(settings), month, customers)
     # dbt fills a month's label as soon as the warehouse holds the horizon's months
     # (var churn_label_horizon_months) after it; run as of an earlier date (a
     # backfill), only labels known by then may be used
@@ -137,7 +138,7 @@ def training_sample(settings: Settings) -> CustomerSlice:
     """The customers the models are fitted on: all of them, or the first of the hash
     slices of at most ``TRAINING_CUSTOMERS`` (the same customers every month while the
     bank's size stays in the same band), so memory stays bounded at any bank size."""
-    return customer_slices(settings.warehouse_path, settings.training_customers)[0]
+    return customer_slices(warehouse_location(settings), settings.training_customers)[0]
 
 
 def train_models(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]:
@@ -152,7 +153,7 @@ def train_models(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]
     approved = approved_models(settings)
 
     population = current_population(panel, month)
-    holdings = warehouse_io.read_customer_holdings(settings.warehouse_path, sample)
+    holdings = warehouse_io.read_customer_holdings(warehouse_location(settings), sample)
     behaviour = behaviour_features(population, holdings)
     segments = (
         fit_segments(behaviour, previous=approved[0].segments if approved else None)
@@ -162,7 +163,9 @@ def train_models(settings: Settings, as_of: date, run_id: str) -> dict[str, Any]
     if segments is None:
         notes.append(f"segments not fitted: {len(behaviour)} customers (need 50)")
 
-    activity = warehouse_io.read_customer_activity(settings.warehouse_path, as_of, month, sample)
+    activity = warehouse_io.read_customer_activity(
+        warehouse_location(settings), as_of, month, sample
+    )
     lifetime_value, why_not = fit_lifetime_value(value_summary(activity, as_of))
     if why_not:
         notes.append(why_not)

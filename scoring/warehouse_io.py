@@ -1,4 +1,6 @@
-"""The only scoring module that talks to the DuckDB warehouse.
+"""The only scoring module that talks to the warehouse (DuckDB, or PostgreSQL on
+``WAREHOUSE_TARGET=postgres``: every function takes a ``Location``,
+``include.warehouse.warehouse_location(settings)``; the SQL is the same on both).
 
 Reads the marts dbt builds (fct_customer_months, fct_customer_signal_months,
 fct_transactions, mart_customer_loyalty) and the risk-band seed, never a staging
@@ -8,8 +10,8 @@ tables dbt reads back as sources: ``scores.customer_scores`` (columns exactly
 date is idempotent: inside one transaction the date's rows are deleted and the new
 ones inserted, so re-scoring a date replaces it and other dates stay as history.
 
-Each call opens the file for as short a time as it can (DuckDB allows one writing
-process per file; run writers in the ``duckdb_writer`` pool).
+Each call opens the warehouse for as short a time as it can (DuckDB allows one
+writing process per file; run writers in the ``duckdb_writer`` pool).
 
 Reads take a :class:`CustomerSlice`: a bank too large to hold in memory at once
 is scored (and trained on) a deterministic slice of its customers at a time.
@@ -23,9 +25,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
-from include.warehouse import connect
+from include.warehouse import Location, Session, session
 from scoring.churn_model import RiskBand
 from scoring.customer_value import ACTIVITY_COLUMNS
 from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
@@ -77,18 +80,27 @@ DRIFT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+# A stable, non-negative hash of a text column per engine: the slices (and the
+# training sample) differ between engines, but each is the same every run.
+_SLICE_HASH = {
+    "duckdb": "hash({column})",
+    "postgres": "abs(hashtext({column})::bigint)",
+}
+
+
 @dataclass(frozen=True)
 class CustomerSlice:
     """The customers whose ``hash(customer_id) % slices`` is ``index``: one of ``slices``
-    disjoint parts that together hold every customer (DuckDB's hash is stable)."""
+    disjoint parts that together hold every customer (both engines' hashes are stable)."""
 
     index: int = 0
     slices: int = 1
 
-    def condition(self, column: str = "customer_id") -> str:
+    def condition(self, column: str = "customer_id", engine: str = "duckdb") -> str:
         if self.slices == 1:
             return "true"
-        return f"hash({column}) % {self.slices} = {self.index}"
+        hashed = _SLICE_HASH[engine].format(column=column)
+        return f"{hashed} % {self.slices} = {self.index}"
 
     def describe(self) -> str:
         return "all customers" if self.slices == 1 else f"slice {self.index + 1} of {self.slices}"
@@ -97,75 +109,63 @@ class CustomerSlice:
 EVERY_CUSTOMER = CustomerSlice()
 
 
-def customer_slices(warehouse_path: Path, customers_per_slice: int) -> list[CustomerSlice]:
+def customer_slices(warehouse: Location, customers_per_slice: int) -> list[CustomerSlice]:
     """Slices of about ``customers_per_slice`` customers of fct_customer_months each."""
-    con = connect(warehouse_path)
-    try:
-        [(customers,)] = con.execute(
+    with session(warehouse) as con:
+        [(customers,)] = con.fetchall(
             f"select count(distinct customer_id) from {'.'.join(MART_TABLE)}"
-        ).fetchall()
-    finally:
-        con.close()
+        )
     slices = max(1, math.ceil(customers / max(customers_per_slice, 1)))
     return [CustomerSlice(index, slices) for index in range(slices)]
 
 
-def _table_columns(con, schema: str, table: str) -> list[tuple[str, str]]:
-    return con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-
-
 def _read_mart(
-    warehouse_path: Path,
+    warehouse: Location,
     table: tuple[str, str],
     columns: tuple[str, ...],
     through: date,
     customers: CustomerSlice,
 ) -> pd.DataFrame:
     """``columns`` of a customer-month mart with ``month_start_date <= through``."""
-    if not warehouse_path.is_file():
-        raise FileNotFoundError(f"{warehouse_path}: warehouse file not found (run load and dbt)")
+    if isinstance(warehouse, Path) and not warehouse.is_file():
+        raise FileNotFoundError(f"{warehouse}: warehouse file not found (run load and dbt)")
     schema, name = table
-    con = connect(warehouse_path)
-    try:
-        present = {column for column, _ in _table_columns(con, schema, name)}
+    with session(warehouse) as con:
+        present = {column for column, _ in con.column_types(schema, name)}
         if not present:
-            raise LookupError(f"{warehouse_path}: table {schema}.{name} not found (run dbt)")
+            raise LookupError(f"{warehouse}: table {schema}.{name} not found (run dbt)")
         missing = [column for column in columns if column not in present]
         if missing:
-            raise LookupError(
-                f"{warehouse_path}: {schema}.{name} lacks column(s) {', '.join(missing)}"
-            )
-        frame = con.execute(
+            raise LookupError(f"{warehouse}: {schema}.{name} lacks column(s) {', '.join(missing)}")
+        frame = con.frame(
             f"select {', '.join(columns)} from {schema}.{name} where month_start_date <= ? "
-            f"and {customers.condition()} order by customer_id, month_start_date",
+            f"and {_slice(con, customers)} order by customer_id, month_start_date",
             [through],
-        ).df()
-    finally:
-        con.close()
+        )
     frame["month_start_date"] = pd.to_datetime(frame["month_start_date"]).dt.date
     return frame
 
 
+def _slice(con: Session, customers: CustomerSlice) -> str:
+    return customers.condition(engine=con.engine)
+
+
 def read_customer_months(
-    warehouse_path: Path, through: date, customers: CustomerSlice = EVERY_CUSTOMER
+    warehouse: Location, through: date, customers: CustomerSlice = EVERY_CUSTOMER
 ) -> pd.DataFrame:
     """fct_customer_months rows up to the month ``through``, by customer and month."""
-    return _read_mart(warehouse_path, MART_TABLE, MART_COLUMNS, through, customers)
+    return _read_mart(warehouse, MART_TABLE, MART_COLUMNS, through, customers)
 
 
 def read_signal_months(
-    warehouse_path: Path, through: date, customers: CustomerSlice = EVERY_CUSTOMER
+    warehouse: Location, through: date, customers: CustomerSlice = EVERY_CUSTOMER
 ) -> pd.DataFrame:
     """fct_customer_signal_months rows (signals + label) up to the month ``through``."""
-    return _read_mart(warehouse_path, SIGNAL_TABLE, SIGNAL_COLUMNS, through, customers)
+    return _read_mart(warehouse, SIGNAL_TABLE, SIGNAL_COLUMNS, through, customers)
 
 
 def read_customer_activity(
-    warehouse_path: Path,
+    warehouse: Location,
     as_of: date,
     feature_month: date,
     customers: CustomerSlice = EVERY_CUSTOMER,
@@ -175,9 +175,8 @@ def read_customer_activity(
     contribution of the (at most 12) months up to ``feature_month`` (scoring.customer_value)."""
     window_start = (pd.Timestamp(feature_month) - pd.DateOffset(months=11)).date()
     window_end = (pd.Timestamp(feature_month) + pd.offsets.MonthEnd(0)).date()
-    con = connect(warehouse_path)
-    try:
-        frame = con.execute(
+    with session(warehouse) as con:
+        frame = con.frame(
             """
             with days as (
                 select distinct customer_id, transaction_date
@@ -206,44 +205,36 @@ def read_customer_activity(
             from per_customer
             left join contribution on per_customer.customer_id = contribution.customer_id
             order by per_customer.customer_id
-            """.format(customers=customers.condition()),
+            """.format(customers=_slice(con, customers)),
             [as_of, window_start, min(window_end, as_of), window_start, feature_month],
-        ).df()
-    finally:
-        con.close()
+        )
     return frame.loc[:, list(ACTIVITY_COLUMNS)]
 
 
 def read_customer_holdings(
-    warehouse_path: Path, customers: CustomerSlice = EVERY_CUSTOMER
+    warehouse: Location, customers: CustomerSlice = EVERY_CUSTOMER
 ) -> pd.DataFrame:
     """customer_id and product_depth (marts.mart_customer_loyalty, as float). The share
     of investment accounts comes with the signal mart (``read_signal_months``)."""
-    con = connect(warehouse_path)
-    try:
-        return con.execute(
-            "select customer_id, cast(product_depth as double) as product_depth "
-            f"from marts.mart_customer_loyalty where {customers.condition()} order by customer_id"
-        ).df()
-    finally:
-        con.close()
+    with session(warehouse) as con:
+        return con.frame(
+            "select customer_id, cast(product_depth as double precision) as product_depth "
+            f"from marts.mart_customer_loyalty where {_slice(con, customers)} order by customer_id"
+        )
 
 
-def read_risk_bands(warehouse_path: Path) -> tuple[RiskBand, ...]:
+def read_risk_bands(warehouse: Location) -> tuple[RiskBand, ...]:
     """The seed churn_risk_bands as (band, minimum probability), by minimum."""
-    con = connect(warehouse_path)
-    try:
+    with session(warehouse) as con:
         bands = tuple(
             (str(name), float(minimum))
-            for name, minimum in con.execute(
-                "select churn_risk_band, cast(min_churn_probability as double)"
+            for name, minimum in con.fetchall(
+                "select churn_risk_band, cast(min_churn_probability as double precision)"
                 " from seeds.churn_risk_bands order by min_churn_probability"
-            ).fetchall()
+            )
         )
-    finally:
-        con.close()
     if not bands:
-        raise LookupError(f"{warehouse_path}: seeds.churn_risk_bands has no bands")
+        raise LookupError(f"{warehouse}: seeds.churn_risk_bands has no bands")
     return bands
 
 
@@ -279,13 +270,16 @@ def check_scores_frame(scores: pd.DataFrame, band_names: Sequence[str]) -> None:
         )
 
 
-def _ensure_table(con, table: tuple[str, str], columns: tuple[tuple[str, str], ...]) -> None:
+def _ensure_table(
+    con: Session, table: tuple[str, str], columns: tuple[tuple[str, str], ...]
+) -> None:
     schema, name = table
     con.execute(f"create schema if not exists {schema}")
-    definition = ", ".join(f"{column} {kind}" for column, kind in columns)
+    wanted = [(column, con.sql_type(kind)) for column, kind in columns]
+    definition = ", ".join(f"{column} {kind}" for column, kind in wanted)
     con.execute(f"create table if not exists {schema}.{name} ({definition})")
-    actual = [(column, kind.upper()) for column, kind in _table_columns(con, schema, name)]
-    if actual != list(columns):
+    actual = con.column_types(schema, name)
+    if actual != wanted:
         raise LookupError(
             f"{schema}.{name}: columns {actual} differ from the contract {list(columns)}; "
             "a table from an older version: drop it and re-score"
@@ -293,7 +287,7 @@ def _ensure_table(con, table: tuple[str, str], columns: tuple[tuple[str, str], .
 
 
 def _replace_date(
-    warehouse_path: Path,
+    warehouse: Location,
     table: tuple[str, str],
     columns: tuple[tuple[str, str], ...],
     score_date: date,
@@ -301,27 +295,14 @@ def _replace_date(
 ) -> None:
     """Delete ``score_date``'s rows and insert ``rows`` in one transaction."""
     schema, name = table
-    names = ", ".join(column for column, _ in columns)
-    casts = ", ".join(f"cast({column} as {kind})" for column, kind in columns)
-    con = connect(warehouse_path)
-    try:
-        con.execute("begin transaction")
-        try:
-            _ensure_table(con, table, columns)
-            con.execute(f"delete from {schema}.{name} where score_date = ?", [score_date])
-            con.register("incoming_rows", rows)
-            con.execute(f"insert into {schema}.{name} ({names}) select {casts} from incoming_rows")
-            con.unregister("incoming_rows")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    finally:
-        con.close()
+    with session(warehouse) as con, con.transaction():
+        _ensure_table(con, table, columns)
+        con.execute(f"delete from {schema}.{name} where score_date = ?", [score_date])
+        con.insert_frame(f"{schema}.{name}", columns, rows)
 
 
 def write_scores(
-    warehouse_path: Path, score_date: date, scores: pd.DataFrame, band_names: Sequence[str]
+    warehouse: Location, score_date: date, scores: pd.DataFrame, band_names: Sequence[str]
 ) -> int:
     """Replace ``score_date``'s rows of scores.customer_scores by ``scores`` in one
     transaction; returns the number of rows written. Every row must carry score_date and a
@@ -334,43 +315,38 @@ def write_scores(
             f"scores frame: row {row}, column score_date: "
             f"{scores['score_date'].iloc[row]} is not {score_date}"
         )
-    _replace_date(warehouse_path, SCORES_TABLE, SCORE_COLUMNS, score_date, scores)
+    _replace_date(warehouse, SCORES_TABLE, SCORE_COLUMNS, score_date, scores)
     return len(scores)
 
 
-def read_scores(warehouse_path: Path, score_date: date | None = None) -> pd.DataFrame:
+def read_scores(warehouse: Location, score_date: date | None = None) -> pd.DataFrame:
     """Stored scores (of one date, or all), sorted by date and customer."""
     schema, table = SCORES_TABLE
-    con = connect(warehouse_path)
-    try:
-        where = "where score_date = ?" if score_date is not None else ""
-        params = [score_date] if score_date is not None else []
-        return con.execute(
+    where = "where score_date = ?" if score_date is not None else ""
+    params = [score_date] if score_date is not None else []
+    with session(warehouse) as con:
+        return con.frame(
             f"select * from {schema}.{table} {where} order by score_date, customer_id", params
-        ).df()
-    finally:
-        con.close()
+        )
 
 
-def write_drift(warehouse_path: Path, score_date: date, drift: pd.DataFrame) -> int:
+def write_drift(warehouse: Location, score_date: date, drift: pd.DataFrame) -> int:
     """Replace ``score_date``'s rows of scores.score_drift by ``drift`` (DRIFT_COLUMNS)."""
     expected = [name for name, _ in DRIFT_COLUMNS]
     if list(drift.columns) != expected:
         raise ValueError(f"drift frame: columns {list(drift.columns)}, expected {expected}")
-    _replace_date(warehouse_path, DRIFT_TABLE, DRIFT_COLUMNS, score_date, drift)
+    _replace_date(warehouse, DRIFT_TABLE, DRIFT_COLUMNS, score_date, drift)
     return len(drift)
 
 
-def create_score_tables(con) -> None:
+def create_score_tables(con: Session | duckdb.DuckDBPyConnection) -> None:
     """Create scores.customer_scores and scores.score_drift if missing (dbt reads both
     as sources, so they must exist before the first scores do)."""
+    con = con if isinstance(con, Session) else Session("duckdb", con)
     _ensure_table(con, SCORES_TABLE, SCORE_COLUMNS)
     _ensure_table(con, DRIFT_TABLE, DRIFT_COLUMNS)
 
 
-def ensure_score_tables(warehouse_path: Path) -> None:
-    con = connect(warehouse_path)
-    try:
+def ensure_score_tables(warehouse: Location) -> None:
+    with session(warehouse) as con:
         create_score_tables(con)
-    finally:
-        con.close()

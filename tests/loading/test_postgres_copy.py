@@ -10,7 +10,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from loading.postgres_copy import copy_schemas
+from loading.postgres_copy import copy_run_rows, copy_schemas
 from tests.postgres_server import connect_kwargs, create_database
 
 
@@ -56,3 +56,26 @@ def test_copy_keeps_values_nulls_and_empty_strings_and_replaces(
     con.execute("delete from raw.t; insert into raw.t values (3, 'a,\"b\"\nc', -3.10, null, null)")
     copy_schemas(con, pg, ["raw"])
     assert _rows(pg, "select a, b from raw.t") == [('a,"b"\nc', Decimal("-3.10"))]
+
+
+def test_copy_run_rows_replaces_the_run_and_keeps_rows_postgres_wrote(
+    postgres_server: dict[str, str],
+) -> None:
+    pg = psycopg2.connect(**connect_kwargs(create_database(postgres_server, "copy_run_test")))
+    try:
+        con = duckdb.connect()
+        con.execute("create schema audit; create table audit.v (run_id varchar, suite varchar)")
+        con.execute("insert into audit.v values ('r1', 'landing__a'), ('r2', 'landing__b')")
+        assert copy_run_rows(con, pg, "audit", "v", "r1") == 1  # creates the table
+        with pg.cursor() as cur:  # what the mart checks record in PostgreSQL only
+            cur.execute("insert into audit.v values ('r1', 'marts__x'), ('r0', 'marts__y')")
+        pg.commit()
+        con.execute("insert into audit.v values ('r1', 'landing__c')")
+        assert copy_run_rows(con, pg, "audit", "v", "r1") == 2  # again: idempotent
+        assert _rows(pg, "select run_id, suite from audit.v order by 1, 2") == [
+            ("r0", "marts__y"),
+            ("r1", "landing__a"),
+            ("r1", "landing__c"),
+        ]
+    finally:
+        pg.close()
