@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import great_expectations as gx
-import pandas as pd
 
 TABLE = "fct_customer_months"
 SUITE = f"marts__{TABLE}"
@@ -12,16 +11,17 @@ VALUE_TIERS = ("high_net_worth", "mid_value", "mass")
 DEFAULT_ACTIVE_THRESHOLD = 3
 
 
-def prepare_frame(
-    mart: pd.DataFrame, active_threshold: int = DEFAULT_ACTIVE_THRESHOLD
-) -> pd.DataFrame:
-    """Derived columns the suite compares against (what the mart's flags should be)."""
-    frame = mart.copy()
-    count = pd.to_numeric(frame["customer_initiated_transaction_count"])
-    frame["is_active__expected"] = (count >= active_threshold).where(count.notna())
-    month_start = pd.to_datetime(frame["month_start_date"])
-    frame["month_start_date__is_first_of_month"] = (month_start.dt.day == 1) | month_start.isna()
-    return frame
+def checked_query(schema: str, active_threshold: int = DEFAULT_ACTIVE_THRESHOLD) -> str:
+    """The mart with the derived columns the suite compares against (what its flags should
+    be), computed in the warehouse: GX validates the query there, nothing is read into Python."""
+    return f"""
+        select
+            *,
+            customer_initiated_transaction_count >= {int(active_threshold)} as is_active__expected,
+            coalesce(extract(day from month_start_date) = 1, true)
+                as month_start_date__is_first_of_month
+        from {schema}.{TABLE}
+    """
 
 
 def build_suite() -> gx.ExpectationSuite:

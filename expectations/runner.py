@@ -115,16 +115,32 @@ def run_suite_on_table(
     (:func:`unexpected_index_queries`), to be run in the warehouse.
     """
     asset = source.add_table_asset(name=f"{suite.name}__{table}", table_name=table)
+    return _validate_sql_asset(source, asset, suite, [row_id])
+
+
+def run_suite_on_query(
+    source: Any, suite: gx.ExpectationSuite, query: str, row_ids: list[str]
+) -> SuiteRun:
+    """:func:`run_suite_on_table` on the rows of a query (a table with derived columns)."""
+    asset = source.add_query_asset(name=f"{suite.name}__query", query=query)
+    return _validate_sql_asset(source, asset, suite, row_ids)
+
+
+def _validate_sql_asset(
+    source: Any, asset: Any, suite: gx.ExpectationSuite, row_ids: list[str]
+) -> SuiteRun:
     batch = asset.add_batch_definition_whole_table("whole").get_batch()
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "BASIC",
-            "unexpected_index_column_names": [row_id],
-            "return_unexpected_index_query": True,
-        },
-    )
-    source.delete_asset(asset.name)
+    try:
+        result = batch.validate(
+            suite,
+            result_format={
+                "result_format": "BASIC",
+                "unexpected_index_column_names": row_ids,
+                "return_unexpected_index_query": True,
+            },
+        )
+    finally:
+        source.delete_asset(asset.name)
     return _suite_run(suite, result)
 
 

@@ -40,6 +40,8 @@ from great_expectations.data_context import AbstractDataContext
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import SqlAlchemyExecutionEngine
 
+from include.warehouse import Session
+
 # duckdb-engine's column reflection queries ``pg_catalog.pg_collation``, which DuckDB
 # 2.0 lacks; GX then reads the columns from one row instead and logs the error at
 # INFO for every validation, which would fill the task log with a harmless traceback.
@@ -111,3 +113,33 @@ def warehouse_source(
         context.data_sources.delete(name)
         for cursor in cursors:
             cursor.close()
+
+
+@contextmanager
+def session_source(
+    context: AbstractDataContext, name: str, con: Session, schema: str
+) -> Iterator[SQLDatasource]:
+    """A GX SQL data source on the warehouse of ``con``: DuckDB through
+    :func:`warehouse_source`, PostgreSQL through GX's own ``postgres`` data source
+    (with its own connection: GX's SQL engine needs a SQLAlchemy engine)."""
+    if not con.on_postgres:
+        with warehouse_source(context, name, con.con, schema) as source:
+            yield source
+        return
+    parameters = con.con.get_dsn_parameters()
+    url = sa.engine.URL.create(
+        "postgresql+psycopg2",
+        username=parameters["user"],
+        password=con.con.info.password,
+        host=parameters["host"],
+        port=int(parameters["port"]),
+        database=parameters["dbname"],
+    )
+    source = context.data_sources.add_or_update_postgres(
+        name=name, connection_string=url.render_as_string(hide_password=False)
+    )
+    try:
+        yield source
+    finally:
+        source.get_execution_engine().engine.dispose()
+        context.data_sources.delete(name)

@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import duckdb
+import psycopg2
 import pytest
 
 from expectations.marts import MartValidationError, validate_marts
 from include.config import Settings, load_settings
+from include.warehouse import connect_postgres
+from tests.postgres_server import connect_kwargs, create_database
 
 GOOD_MONTHS = """
 create schema if not exists marts;
@@ -175,3 +178,29 @@ def test_missing_marts_fail_unless_allowed(settings: Settings) -> None:
         ).fetchall() == [(False,)]
     result = validate_marts(settings, "run-2", allow_missing=True)
     assert result["missing"] == ["marts.dim_customers"]
+
+
+@pytest.fixture
+def postgres_settings(tmp_path: Path, postgres_server: dict[str, str]) -> Settings:
+    """The sound marts of GOOD_MONTHS in a PostgreSQL database of their own."""
+    database = create_database(postgres_server, "mart_checks")
+    with psycopg2.connect(**connect_kwargs(database)) as con, con.cursor() as cur:
+        cur.execute(GOOD_MONTHS.replace("create or replace table", "create table"))
+    return load_settings(
+        {"BANK_DATA_DIR": str(tmp_path), "WAREHOUSE_TARGET": "postgres", **database}
+    )
+
+
+def test_gx_checks_the_postgresql_marts_in_the_database(postgres_settings: Settings) -> None:
+    result = validate_marts(postgres_settings, "run-1")
+    assert all(suite["success"] for suite in result["suites"].values()), result["suites"]
+
+    with connect_postgres(postgres_settings.postgres) as con, con.cursor() as cur:
+        cur.execute(
+            "update marts.fct_customer_months set is_active = true where value_tier is null"
+        )
+    with pytest.raises(MartValidationError) as error:
+        validate_marts(postgres_settings, "run-2")
+    assert "expect_column_pair_values_to_be_equal(is_active, is_active__expected): 1" in str(
+        error.value
+    )
