@@ -82,12 +82,9 @@ def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
 
 
-@pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
-    """One tiny generated bank run through Airflow, shared by every test that only reads it:
-    a daily run with no approved model, the monthly training, a daily run that scores."""
-    data_dir = tmp_path_factory.mktemp("bank")
-    env = pipeline_environment(data_dir)
+def prepare_tiny_bank(data_dir: Path, env: dict[str, str]) -> str:
+    """Generate the tiny bank of the pipeline tests into ``data_dir`` and prepare Airflow's
+    metadata database and writer pool; returns the ``airflow`` command."""
     bin_dir = Path(sys.executable).parent
     run_command(
         [
@@ -110,6 +107,16 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
     airflow = str(bin_dir / "airflow")
     run_command([airflow, "db", "migrate"], env)
     run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
+    return airflow
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+    """One tiny generated bank run through Airflow, shared by every test that only reads it:
+    a daily run with no approved model, the monthly training, a daily run that scores."""
+    data_dir = tmp_path_factory.mktemp("bank")
+    env = pipeline_environment(data_dir)
+    airflow = prepare_tiny_bank(data_dir, env)
     logs = []
     logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
     with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:

@@ -11,7 +11,6 @@ PostgreSQL, and that each mart holds as many rows as the DuckDB run's.
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -20,7 +19,13 @@ import duckdb
 import psycopg2
 import pytest
 
-from tests.conftest import RUN_DATE, pipeline_environment, run_command, table_counts
+from tests.conftest import (
+    RUN_DATE,
+    pipeline_environment,
+    prepare_tiny_bank,
+    run_command,
+    table_counts,
+)
 from tests.postgres_server import connect_kwargs, create_database
 
 DAILY = "customer_operations_daily"
@@ -39,28 +44,7 @@ def postgres_run(
     warehouse = create_database(postgres_server, "pipeline_on_postgres")
     data_dir = tmp_path_factory.mktemp("bank_on_postgres")
     env = pipeline_environment(data_dir) | warehouse | {"WAREHOUSE_TARGET": "postgres"}
-    bin_dir = Path(sys.executable).parent
-    run_command(
-        [
-            str(bin_dir / "python"),
-            "-m",
-            "include.bank_generator",
-            "--customers",
-            "150",
-            "--months",
-            "4",
-            "--start-date",
-            "2025-01-01",
-            "--dirt-rate",
-            "0.01",
-            "--out",
-            str(data_dir),
-        ],
-        env,
-    )
-    airflow = str(bin_dir / "airflow")
-    run_command([airflow, "db", "migrate"], env)
-    run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
+    airflow = prepare_tiny_bank(data_dir, env)
     run_command([airflow, "dags", "test", DAILY, RUN_DATE], env)
     pg = psycopg2.connect(**connect_kwargs(warehouse))
     try:
