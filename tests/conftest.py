@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from filelock import FileLock
+from xdist.scheduler import LoadScopeScheduling
 
 from include.config import DBT_PROJECT_DIR, REPO_ROOT
 from tests.postgres_server import PostgresUnavailable, running_postgres
@@ -22,6 +25,37 @@ PATH_VARIABLES = (
     "REPORTS_PATH",
     "AIRFLOW_HOME",
 )
+
+
+# Test files that read one pipeline run (made by a session fixture): pytest-xdist sends
+# each group to one worker, so each run is made once per test run, and runs the groups
+# first, as they take longest. Every other file is one unit too (module fixtures run once).
+PIPELINE_GROUPS = {
+    "tests/benchmarks/test_benchmark_command.py": "duckdb_pipeline",
+    "tests/dags/test_end_to_end.py": "duckdb_pipeline",
+    "tests/dags/test_published_copy.py": "duckdb_pipeline",
+    "tests/reporting/test_report_in_browser.py": "duckdb_pipeline",
+    "tests/dags/test_postgres_pipeline.py": "postgres_pipeline",
+}
+
+
+class PipelineGroupScheduling(LoadScopeScheduling):
+    """xdist's ``--dist loadfile``, with the files of a pipeline group as one unit.
+    (xdist's own ``loadgroup`` marks do not group under pytest 9: it renames the test's
+    node id through an attribute pytest 9 no longer reads.)"""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return PIPELINE_GROUPS.get(path, path)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling:
+    return PipelineGroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # the pipeline groups first (the sort is stable: the others keep their order)
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in PIPELINE_GROUPS)
 
 
 def pipeline_environment(data_dir: Path) -> dict[str, str]:
@@ -69,7 +103,13 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return manifest
 
 
-# The daily run date of the shared pipeline run (the tiny bank ends on it).
+# The tiny bank of the pipeline tests and its two daily run dates: the last business
+# date it has files for, and the one before (the benchmark command's "first daily run").
+TINY_BANK = (
+    "--customers", "150", "--months", "4", "--start-date", "2025-01-01",
+    "--seed", "42", "--dirt-rate", "0.01",
+)  # fmt: skip
+FIRST_RUN_DATE = "2025-04-29"
 RUN_DATE = "2025-04-30"
 
 
@@ -82,53 +122,71 @@ def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
 
 
+def airflow_command() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
 def prepare_tiny_bank(data_dir: Path, env: dict[str, str]) -> str:
     """Generate the tiny bank of the pipeline tests into ``data_dir`` and prepare Airflow's
     metadata database and writer pool; returns the ``airflow`` command."""
-    bin_dir = Path(sys.executable).parent
-    run_command(
-        [
-            str(bin_dir / "python"),
-            "-m",
-            "include.bank_generator",
-            "--customers",
-            "150",
-            "--months",
-            "4",
-            "--start-date",
-            "2025-01-01",
-            "--dirt-rate",
-            "0.01",
-            "--out",
-            str(data_dir),
-        ],
-        env,
-    )
-    airflow = str(bin_dir / "airflow")
+    python = str(Path(sys.executable).with_name("python"))
+    run_command([python, "-m", "include.bank_generator", *TINY_BANK, "--out", str(data_dir)], env)
+    airflow = airflow_command()
     run_command([airflow, "db", "migrate"], env)
     run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
     return airflow
 
 
+def run_tiny_bank_benchmark(data_dir: Path) -> dict:
+    """The benchmark command (benchmarks/run.py) on the tiny bank: generate, a daily run
+    with no approved model (FIRST_RUN_DATE), the training, the next business day's run
+    (RUN_DATE) that scores. Returns its figures and its printed table."""
+    figures = data_dir.parent / "benchmark.json"
+    completed = run_command(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks" / "run.py"),
+            *TINY_BANK,
+            "--data-dir",
+            str(data_dir),
+            "--json",
+            str(figures),
+        ],
+        dict(os.environ),
+        timeout=1800,
+    )
+    return {"figures": json.loads(figures.read_text()), "stdout": completed.stdout}
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
-    """One tiny generated bank run through Airflow, shared by every test that only reads it:
-    a daily run with no approved model, the monthly training, a daily run that scores."""
-    data_dir = tmp_path_factory.mktemp("bank")
-    env = pipeline_environment(data_dir)
-    airflow = prepare_tiny_bank(data_dir, env)
-    logs = []
-    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
-    with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
-        scores_before_training = table_counts(con, "scores")
-    logs.append(run_command([airflow, "dags", "test", "churn_model_training", RUN_DATE], env))
-    logs.append(run_command([airflow, "dags", "test", "customer_operations_daily", RUN_DATE], env))
-    return {
-        "env": env,
+    """One tiny generated bank run through Airflow by the benchmark command, shared by every
+    test that only reads it (a test that writes works on a copy). Made once per test run,
+    whatever the number of pytest-xdist workers: the first worker to ask makes it under a
+    file lock, the others read what it recorded."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    record = shared / "pipeline_run.json"
+    with FileLock(str(shared / "pipeline_run.lock")):
+        if not record.exists():
+            data_dir = shared / "pipeline_bank"
+            try:
+                made = {"benchmark": run_tiny_bank_benchmark(data_dir)}
+            except BaseException as failure:  # pytest.fail raises an exception outside Exception
+                record.write_text(json.dumps({"failure": str(failure)}))
+                raise
+            record.write_text(json.dumps(made | {"data_dir": str(data_dir)}))
+    run = json.loads(record.read_text())
+    if "failure" in run:
+        pytest.fail(f"the shared pipeline run failed in another worker:\n{run['failure']}")
+    data_dir = Path(run["data_dir"])
+    logs = data_dir / "benchmark-logs"
+    return run | {
         "data_dir": data_dir,
-        "airflow": airflow,
-        "scores_before_training": scores_before_training,
-        "log": "".join(completed.stdout + completed.stderr for completed in logs),
+        "env": pipeline_environment(data_dir),
+        "airflow": airflow_command(),
+        "log": "".join(path.read_text(errors="replace") for path in sorted(logs.glob("*.log"))),
     }
 
 

@@ -1,8 +1,8 @@
 """The daily and the training DAG on ``WAREHOUSE_TARGET=postgres``, through Airflow.
 
-The same steps and tiny bank as the shared DuckDB run (fixture ``pipeline_run``:
-150 customers, 4 months, the generator's default seed, so the same landed files):
-a daily run with no approved model, the monthly training, a daily run that scores;
+The same steps, dates and tiny bank as the shared DuckDB run (fixture ``pipeline_run``,
+generated with the same arguments, so the same landed files): a daily run with no
+approved model, the monthly training, the next business day's run that scores;
 against a database of its own on the session's PostgreSQL server. Checks that every
 task succeeded, that the marts, scores, mart checks and the publication are in
 PostgreSQL, and that each mart holds as many rows as the DuckDB run's.
@@ -20,6 +20,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import (
+    FIRST_RUN_DATE,
     RUN_DATE,
     pipeline_environment,
     prepare_tiny_bank,
@@ -45,14 +46,14 @@ def postgres_run(
     data_dir = tmp_path_factory.mktemp("bank_on_postgres")
     env = pipeline_environment(data_dir) | warehouse | {"WAREHOUSE_TARGET": "postgres"}
     airflow = prepare_tiny_bank(data_dir, env)
-    run_command([airflow, "dags", "test", DAILY, RUN_DATE], env)
+    run_command([airflow, "dags", "test", DAILY, FIRST_RUN_DATE], env)
     pg = psycopg2.connect(**connect_kwargs(warehouse))
     try:
         with pg.cursor() as cur:
             cur.execute("select count(*) from scores.customer_scores")
             (scores_before_training,) = cur.fetchone()
         pg.rollback()
-        run_command([airflow, "dags", "test", TRAINING, RUN_DATE], env)
+        run_command([airflow, "dags", "test", TRAINING, FIRST_RUN_DATE], env)
         run_command([airflow, "dags", "test", DAILY, RUN_DATE], env)
         yield {"env": env, "pg": pg, "scores_before_training": scores_before_training}
     finally:
@@ -69,7 +70,12 @@ def pg_rows(run: dict, query: str, params: list | None = None) -> list[tuple]:
 
 
 def daily_run_id(env: dict[str, str]) -> str:
-    [(run_id,)] = airflow_rows(env, "select run_id from dag_run where dag_id = ?", [DAILY])
+    """The run id of the latest daily run (the one that scored)."""
+    [(run_id,)] = airflow_rows(
+        env,
+        "select run_id from dag_run where dag_id = ? order by logical_date desc limit 1",
+        [DAILY],
+    )
     return run_id
 
 
@@ -110,7 +116,9 @@ def test_mart_checks_passed_and_the_run_was_published(postgres_run: dict) -> Non
     run_id = daily_run_id(postgres_run["env"])
     checks = pg_rows(
         postgres_run,
-        "select suite, success from audit.validation_runs where run_id = %s",
+        # the landing suites fail where the day's files hold dirt (those rows are quarantined)
+        "select suite, success from audit.validation_runs where run_id = %s"
+        " and suite not like 'landing__%%'",
         [run_id],
     )
     suites = {suite for suite, _ in checks}

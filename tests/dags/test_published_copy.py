@@ -11,6 +11,7 @@ import pytest
 from expectations.personal_data import PERSONAL_DATA_COLUMNS
 from include.config import Settings, load_settings
 from include.publish import KEPT_RELEASES, current_release, publication_root
+from tests.fingerprints import fingerprint
 
 PUBLICATION_COLUMNS = ["run_id", "published_at"]
 
@@ -33,14 +34,6 @@ def parquet_files(release: Path) -> dict[str, Path]:
     files = {f"marts.{file.stem}": file for file in (folder / "marts").glob("*.parquet")}
     files["publication"] = folder / "publication.parquet"
     return files
-
-
-def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, str]:
-    """Row count and an order-independent hash of every row's text."""
-    return con.execute(
-        "select count(*), md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) "
-        f"from (select md5(t::varchar) as row_hash from {relation} as t)"
-    ).fetchone()
 
 
 def parquet_relation(file: Path) -> str:

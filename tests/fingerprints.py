@@ -1,0 +1,41 @@
+"""Content hashes of warehouse tables, for tests that prove a run changed nothing.
+
+A table's fingerprint is its row count and an order-independent hash of every row's
+text, so two runs that wrote the same rows in another order agree. Columns that
+record when or by which run something happened (``scored_at``, ``published_at``...)
+are left out by name: a re-run may stamp them anew without changing a figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+
+
+def fingerprint(
+    con: duckdb.DuckDBPyConnection, relation: str, columns: Iterable[str] = ("*",)
+) -> tuple[int, str]:
+    """Row count and order-independent hash of ``columns`` of ``relation``."""
+    selected = ", ".join(columns)
+    return con.execute(
+        "select count(*), md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) "
+        f"from (select md5(row({selected})::varchar) as row_hash from {relation}) as hashed"
+    ).fetchone()
+
+
+def schema_fingerprints(
+    con: duckdb.DuckDBPyConnection, schema: str, ignored_columns: Iterable[str] = ()
+) -> dict[str, tuple[int, str]]:
+    """Fingerprint of every table and view of ``schema``, without ``ignored_columns``."""
+    ignored = set(ignored_columns)
+    columns: dict[str, list[str]] = {}
+    for table, column in con.execute(
+        "select table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = ? "
+        "order by table_name, ordinal_position",
+        [schema],
+    ).fetchall():
+        if column not in ignored:
+            columns.setdefault(table, []).append(f'"{column}"')
+    return {table: fingerprint(con, f'{schema}."{table}"', kept) for table, kept in columns.items()}
