@@ -7,6 +7,9 @@ the daily DAG built. The new version is stored with its metadata and promoted on
 if it is at least as good as the approved model (scoring/train.py); the daily DAG
 scores with whatever is approved. A candidate that is not promoted is not an
 error: the task succeeds and logs why.
+
+Retries with back-off and alerts as the daily DAG (`audit.alerts`; docs/data_engineer.md,
+"Alerts and retries"); no deadline: a training run has no time it must be done by.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.sdk import dag, task
-from pipeline_defaults import DEFAULT_ARGS, WRITER_TASK_ARGS
+from pipeline_defaults import DAG_FAILURE_CALLBACKS, DEFAULT_ARGS, WRITER_TASK_ARGS
 
 
 @dag(
@@ -24,6 +27,7 @@ from pipeline_defaults import DEFAULT_ARGS, WRITER_TASK_ARGS
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=DAG_FAILURE_CALLBACKS,
     tags=["customer-operations", "monthly", "scoring"],
     doc_md=__doc__,
 )

@@ -5,6 +5,10 @@ landing files -> GX checks -> raw (idempotent) -> dbt build -> GX mart checks
 
 WAREHOUSE_TARGET (include/config.py) picks the warehouse: the DuckDB file, or
 PostgreSQL (the load ships to it; dbt, checks, scoring and publication run there).
+
+Retries and alerts: every task retries with exponential back-off (TASK_RETRY_*); a retry,
+a failed task, a failed run and a missed deadline each record a row in `audit.alerts` and
+a log line (e-mail or chat when configured; docs/data_engineer.md, "Alerts and retries").
 """
 
 from __future__ import annotations
@@ -21,15 +25,24 @@ from cosmos import (
 )
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from pipeline_defaults import (
+    DAG_FAILURE_CALLBACKS,
     DEFAULT_ARGS,
     WRITER_TASK_ARGS,
+    daily_run_deadline,
     dbt_execution_mode,
+    hours,
     watch_after_the_build,
 )
 
 from include.config import DBT_PROJECT_DIR, load_settings
 
 SETTINGS = load_settings()
+# The run's expectation, shown with the DAG's docs in the UI (Details tab).
+DEADLINE_DOC = (
+    f"\n**Deadline**: a run must finish {hours(SETTINGS.alerts.daily_run_deadline)} after being "
+    "queued (DAILY_RUN_DEADLINE_HOURS); a scheduled run is queued at 00:00 UTC of its "
+    "logical date. A run that is later records a `deadline_missed` alert in `audit.alerts`.\n"
+)
 DBT_PROJECT = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
     manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
@@ -87,8 +100,10 @@ def dbt_task_group(group_id: str, **selection: list[str]) -> DbtTaskGroup:
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=DAG_FAILURE_CALLBACKS,
+    deadline=daily_run_deadline(SETTINGS),
     tags=["customer-operations", "daily", SETTINGS.warehouse_target],
-    doc_md=__doc__,
+    doc_md=__doc__ + DEADLINE_DOC,
 )
 def customer_operations_daily() -> None:
     @task(**WRITER_TASK_ARGS)

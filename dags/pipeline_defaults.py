@@ -6,16 +6,65 @@ import os
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from airflow.sdk import DeadlineAlert, DeadlineReference, SyncCallback
+
+from include.alerts import WarehouseAlertNotifier
+from include.config import Settings, load_settings
 from include.warehouse import WRITER_POOL
 
 if TYPE_CHECKING:
     from airflow.sdk import TaskGroup
 
-DEFAULT_ARGS = {
-    "owner": "data-engineering",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
-}
+
+def default_args(settings: Settings) -> dict:
+    """Every task's retries (exponential back-off, TASK_RETRY_* settings) and alerts: a try
+    that will be retried records a warning, a task that failed for good an error
+    (include/alerts.py). Cosmos's dbt producer task keeps these callbacks and adds its own."""
+    retry = settings.retry
+    return {
+        "owner": "data-engineering",
+        "retries": retry.retries,
+        "retry_delay": retry.delay,
+        "retry_exponential_backoff": retry.backoff,
+        "max_retry_delay": retry.max_delay,
+        "on_retry_callback": [WarehouseAlertNotifier("task_retry")],
+        "on_failure_callback": [WarehouseAlertNotifier("task_failed")],
+    }
+
+
+DEFAULT_ARGS = default_args(load_settings())
+
+# The DAG's own callback: a run that failed records one error naming its last failed task.
+DAG_FAILURE_CALLBACKS = [WarehouseAlertNotifier("dag_run_failed")]
+
+
+def hours(span: timedelta) -> str:
+    """A duration in hours, as the settings give it: ``6 h``, ``1.5 h``."""
+    return f"{span.total_seconds() / 3600:g} h"
+
+
+def daily_run_deadline(settings: Settings) -> DeadlineAlert:
+    """The daily run must have finished DAILY_RUN_DEADLINE_HOURS after it was queued, or an
+    Airflow Deadline Alert records a ``deadline_missed`` error through the same notifier.
+
+    Counted from when the run was queued, not from its logical date: a scheduled run is
+    queued at its logical date (00:00 UTC), so the default means "done by 06:00 UTC",
+    while a backfill or a re-run of an old date gets the same hours from its start
+    rather than a deadline already past. The scheduler checks deadlines; the
+    executor runs the callback (``SyncCallback``). ``airflow dags test`` runs no
+    scheduler, so it never fires there.
+    """
+    window = settings.alerts.daily_run_deadline
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=window,
+        callback=SyncCallback(
+            WarehouseAlertNotifier,
+            kwargs={"event": "deadline_missed", "note": f"due {hours(window)} after being queued"},
+        ),
+        name="daily_run_finished_in_time",
+    )
+
 
 # Every task that writes the DuckDB warehouse runs in this one-slot pool.
 WRITER_TASK_ARGS = {"pool": WRITER_POOL}

@@ -19,18 +19,30 @@
 | WAREHOUSE_POSTGRES_DATABASE | warehouse                    | its database                        |
 | WAREHOUSE_POSTGRES_USER | warehouse                        | its login                           |
 | WAREHOUSE_POSTGRES_PASSWORD | (empty)                      | its password                        |
+| TASK_RETRIES       | 2                                     | retries of every task after its first try (dags/pipeline_defaults.py) |
+| TASK_RETRY_DELAY_SECONDS | 120                             | wait before the first retry         |
+| TASK_RETRY_BACKOFF | 2                                     | multiplier of that wait per further retry (Airflow's retry_exponential_backoff; 0 or 1: constant wait) |
+| TASK_MAX_RETRY_DELAY_SECONDS | 1800                        | longest wait between two tries      |
+| DAILY_RUN_DEADLINE_HOURS | 6                               | the daily run must finish within this many hours of being queued, else a deadline alert (include/alerts.py) |
+| ALERT_EMAIL_TO     | (empty: no e-mail)                    | comma-separated addresses e-mailed on a failure or missed deadline (Airflow's SmtpNotifier, SMTP connection `smtp_default`) |
+| ALERT_NOTIFIERS    | (empty)                               | comma-separated dotted paths of factories `f(alert) -> notifier` for chat or other channels (docs/data_engineer.md) |
 
 On the postgres target the loader still stages, checks and registers in the DuckDB
 file (WAREHOUSE_PATH), then ships what it loaded to PostgreSQL; everything after the
 load reads and writes PostgreSQL (docs/deployment.md).
+
+Every alert (a task retried or failed, a DAG run failed, the daily deadline missed) is
+a row of ``audit.alerts`` in the warehouse and a log line; e-mail and chat only forward it.
 
 Sample bank (bin/demo): SAMPLE_CUSTOMERS, SAMPLE_MONTHS, SAMPLE_START_DATE, SAMPLE_DIRT_RATE.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +65,36 @@ class PostgresSettings:
 
 
 @dataclass(frozen=True)
+class RetrySettings:
+    """How every task retries (TASK_RETRIES, TASK_RETRY_*): the n-th retry waits about
+    ``delay * backoff ** (n - 1)`` (Airflow adds up to as much again, per task, so that
+    retries do not all start at once), never longer than ``max_delay``. The defaults
+    wait 2-4 minutes before the first retry and 4-8 before the second."""
+
+    retries: int = 2
+    delay: timedelta = timedelta(minutes=2)
+    # Airflow 3's retry_exponential_backoff is a multiplier: True would mean 1, a constant wait.
+    backoff: float = 2.0
+    max_delay: timedelta = timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go besides ``audit.alerts`` and the log, and the daily run's deadline.
+
+    ``email_to``: addresses for Airflow's SmtpNotifier (failures and missed deadlines,
+    not retries). ``notifiers``: dotted paths of callables taking the alert
+    (:class:`include.alerts.Alert`) and returning a notifier to call, e.g. one of the
+    Slack provider's. ``daily_run_deadline``: how long after being queued the daily run
+    must have finished (an Airflow Deadline Alert on ``customer_operations_daily``).
+    """
+
+    email_to: tuple[str, ...] = ()
+    notifiers: tuple[str, ...] = ()
+    daily_run_deadline: timedelta = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     landing_path: Path
@@ -69,6 +111,8 @@ class Settings:
     training_customers: int = 250_000
     warehouse_target: str = "duckdb"
     postgres: PostgresSettings = PostgresSettings()
+    retry: RetrySettings = RetrySettings()
+    alerts: AlertSettings = AlertSettings()
 
     @property
     def on_postgres(self) -> bool:
@@ -134,4 +178,54 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         training_customers=int(env.get("TRAINING_CUSTOMERS", 250_000)),
         warehouse_target=target,
         postgres=postgres,
+        retry=_retry_settings(env),
+        alerts=_alert_settings(env),
+    )
+
+
+def _number(env: dict[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name}={raw!r} is not a finite number of at least {minimum:g}")
+    return value
+
+
+def _names(env: dict[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def _retry_settings(env: dict[str, str]) -> RetrySettings:
+    defaults = RetrySettings()
+    retries = _number(env, "TASK_RETRIES", defaults.retries, 0)
+    if retries != int(retries):
+        raise ValueError(f"TASK_RETRIES={env['TASK_RETRIES']!r} is not a whole number")
+    return RetrySettings(
+        retries=int(retries),
+        delay=timedelta(
+            seconds=_number(env, "TASK_RETRY_DELAY_SECONDS", defaults.delay.total_seconds(), 0)
+        ),
+        backoff=_number(env, "TASK_RETRY_BACKOFF", defaults.backoff, 0),
+        max_delay=timedelta(
+            seconds=_number(
+                env, "TASK_MAX_RETRY_DELAY_SECONDS", defaults.max_delay.total_seconds(), 0
+            )
+        ),
+    )
+
+
+def _alert_settings(env: dict[str, str]) -> AlertSettings:
+    default_hours = AlertSettings().daily_run_deadline.total_seconds() / 3600
+    hours = _number(env, "DAILY_RUN_DEADLINE_HOURS", default_hours, 0)
+    if hours == 0:
+        raise ValueError("DAILY_RUN_DEADLINE_HOURS='0': the daily run needs some time to finish")
+    return AlertSettings(
+        email_to=_names(env, "ALERT_EMAIL_TO"),
+        notifiers=_names(env, "ALERT_NOTIFIERS"),
+        daily_run_deadline=timedelta(hours=hours),
     )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from include.alerts import WarehouseAlertNotifier
 from include.config import REPO_ROOT
 
 DAGS_FOLDER = REPO_ROOT / "dags"
+PROJECT_DAGS = ("customer_operations_daily", "churn_model_training")
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +127,96 @@ def test_execution_mode_is_watcher_by_default_and_refuses_unknown_values() -> No
     assert dbt_execution_mode({"DBT_EXECUTION_MODE": "Local"}) == "local"
     with pytest.raises(ValueError, match="DBT_EXECUTION_MODE='threads' is not one of"):
         dbt_execution_mode({"DBT_EXECUTION_MODE": "threads"})
+
+
+def alert_events(callbacks) -> set[str]:
+    """The events of the project's alert notifiers among a DAG's or task's callbacks."""
+    if callbacks is None:
+        return set()
+    callbacks = callbacks if isinstance(callbacks, list | tuple) else [callbacks]
+    return {c.event for c in callbacks if isinstance(c, WarehouseAlertNotifier)}
+
+
+def test_every_task_retries_with_exponential_back_off(dag_bag) -> None:
+    for dag_id in PROJECT_DAGS:
+        for task in dag_bag.dags[dag_id].tasks:
+            name = f"{dag_id}.{task.task_id}"
+            assert task.retries >= 1, f"{name} never retries"
+            assert task.retry_delay > timedelta(0), name
+            # Airflow 3's retry_exponential_backoff is a multiplier: 0 or 1 (or True) waits
+            # the same retry_delay every time.
+            assert task.retry_exponential_backoff > 1, f"{name} retries without back-off"
+            assert task.max_retry_delay >= task.retry_delay, name
+
+
+def test_every_task_and_both_dags_record_their_alerts(dag_bag) -> None:
+    for dag_id in PROJECT_DAGS:
+        dag = dag_bag.dags[dag_id]
+        assert alert_events(dag.on_failure_callback) == {"dag_run_failed"}, dag_id
+        for task in dag.tasks:
+            name = f"{dag_id}.{task.task_id}"
+            assert "task_failed" in alert_events(task.on_failure_callback), name
+            assert "task_retry" in alert_events(task.on_retry_callback), name
+
+
+def test_the_daily_run_has_a_deadline_it_states(dag_bag) -> None:
+    from airflow.sdk import DeadlineReference, SyncCallback
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    daily = dag_bag.dags["customer_operations_daily"]
+    (deadline,) = daily.deadline
+    assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert deadline.interval == timedelta(hours=6)  # DAILY_RUN_DEADLINE_HOURS's default
+    assert isinstance(deadline.callback, SyncCallback)
+    assert deadline.callback.path == "include.alerts.WarehouseAlertNotifier"
+    assert deadline.callback.kwargs["event"] == "deadline_missed"
+    assert "**Deadline**: a run must finish 6 h after being queued" in daily.doc_md
+    # What the scheduler stores and evaluates is the serialised DAG.
+    (stored,) = DagSerialization.to_dict(daily)["dag"]["deadline"]
+    assert stored["reference"] == {"reference_type": "DagRunQueuedAtDeadline"}
+    assert stored["callback"]["__data__"]["path"] == "include.alerts.WarehouseAlertNotifier"
+    assert dag_bag.dags["churn_model_training"].deadline is None
+
+
+def test_a_missed_deadline_records_an_alert_through_airflows_callback_runner(
+    dag_bag, tmp_path: Path, monkeypatch
+) -> None:
+    """The executor runs a deadline's SyncCallback with Airflow's ``execute_callback``: the
+    notifier class built with the callback's kwargs and the context Deadline.handle_miss
+    passes, then called with that context."""
+    import structlog
+    from airflow.sdk.execution_time.callback_supervisor import execute_callback
+
+    monkeypatch.delenv("WAREHOUSE_TARGET", raising=False)
+    monkeypatch.setenv("WAREHOUSE_PATH", str(tmp_path / "bank.duckdb"))
+    (deadline,) = dag_bag.dags["customer_operations_daily"].deadline
+    context = {
+        "dag_run": {
+            "dag_run_id": "scheduled__2025-04-30T00:00:00+00:00",
+            "dag_id": "customer_operations_daily",
+            "logical_date": "2025-04-30T00:00:00Z",
+            "queued_at": "2025-04-30T00:00:02Z",
+            "state": "running",
+            "run_type": "scheduled",
+        },
+        "deadline": {"id": "1", "deadline_time": "2025-04-30T06:00:02Z"},
+    }
+    succeeded, error = execute_callback(
+        deadline.callback.path,
+        {**deadline.callback.kwargs, "context": context},
+        dag_rel_path=Path("customer_operations_daily.py"),
+        bundle_path=DAGS_FOLDER,
+        log=structlog.get_logger(),
+    )
+    assert (succeeded, error) == (True, None)
+    with duckdb.connect(str(tmp_path / "bank.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select level, event, dag_id, task_id, business_date, reason from audit.alerts"
+        ).fetchall()
+    reason = (
+        "the run had not finished by 2025-04-30 06:00:02 UTC (due 6 h after being queued);"
+        " it was running (a scheduled run, queued at 2025-04-30 00:00:02 UTC)"
+    )
+    assert rows == [
+        ("error", "deadline_missed", "customer_operations_daily", None, date(2025, 4, 30), reason)
+    ]
