@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -158,6 +159,25 @@ def run_tiny_bank_benchmark(data_dir: Path) -> dict:
     return {"figures": json.loads(figures.read_text()), "stdout": completed.stdout}
 
 
+@contextmanager
+def reading_the_published_copy(data_dir: Path, work: Path) -> Iterator[Path]:
+    """A BI reader (tests/published_reader.py) in its own process for the duration of the
+    block; yields the path of its results (written when the block ends)."""
+    work.mkdir()
+    stop, results = work / "stop", work / "results.json"
+    published = pipeline_environment(data_dir)["PUBLISHED_PATH"]
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "tests.published_reader", "--published", published,
+         "--stop", str(stop), "--out", str(results)],
+        cwd=REPO_ROOT,
+    )  # fmt: skip
+    try:
+        yield results
+    finally:
+        stop.touch()
+        reader.wait(timeout=120)
+
+
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     """One tiny generated bank run through Airflow by the benchmark command, shared by every
@@ -172,7 +192,9 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
         if not record.exists():
             data_dir = shared / "pipeline_bank"
             try:
-                made = {"benchmark": run_tiny_bank_benchmark(data_dir)}
+                with reading_the_published_copy(data_dir, shared / "reader") as reads:
+                    made = {"benchmark": run_tiny_bank_benchmark(data_dir)}
+                made["reader"] = json.loads(reads.read_text())
             except BaseException as failure:  # pytest.fail raises an exception outside Exception
                 record.write_text(json.dumps({"failure": str(failure)}))
                 raise

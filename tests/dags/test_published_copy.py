@@ -11,6 +11,7 @@ import pytest
 from expectations.personal_data import PERSONAL_DATA_COLUMNS
 from include.config import Settings, load_settings
 from include.publish import KEPT_RELEASES, current_release, publication_root
+from tests import published_reader
 from tests.fingerprints import fingerprint
 
 PUBLICATION_COLUMNS = ["run_id", "published_at"]
@@ -101,3 +102,30 @@ def test_the_published_copy_carries_no_personal_data_and_only_marts(release: Pat
         file.relative_to(release).as_posix() for file in parquet_files(release).values()
     }
     assert everything == expected, "a file beyond the marts and the publication record"
+
+
+def test_readers_during_the_runs_never_failed_nor_saw_two_publications_at_once(
+    pipeline_run: dict, settings: Settings
+) -> None:
+    """A BI reader queried the DuckDB copy and the Parquet files in a loop while the
+    shared pipeline run executed (tests/published_reader.py): no read failed, the runs
+    were not blocked (they succeeded), and every read matched one release whole."""
+    reader = pipeline_run["reader"]
+    assert reader["errors"] == []
+    releases = sorted((publication_root(settings) / "releases").iterdir())
+    assert len(releases) == 2, "one publication per daily run"
+    whole = []
+    for release in releases:
+        with duckdb.connect(str(release / settings.published_path.name), read_only=True) as con:
+            from_duckdb = published_reader.snapshot(con, published_reader.DUCKDB_RELATIONS)
+        with duckdb.connect() as con:
+            from_parquet = published_reader.snapshot(
+                con, published_reader.parquet_relations(release)
+            )
+        assert from_duckdb == from_parquet, release.name
+        whole.append(from_duckdb)
+    assert whole[0] != whole[1], "the two publications must differ for the check to mean anything"
+    for kind in ("duckdb", "parquet"):
+        seen = reader["seen"][kind]
+        assert len(seen) >= 20, f"{kind}: only {len(seen)} reads during the runs"
+        assert all(read in whole for read in seen), kind

@@ -1,0 +1,97 @@
+"""A BI reader of the published copy, run in its own process beside a pipeline run.
+
+    python -m tests.published_reader --published <published bank.duckdb> --stop <file>
+        --out <results.json> [--max-queries N]
+
+In a loop (until the stop file appears or ``--max-queries`` rounds), it reads the
+DuckDB copy through its stable path and the Parquet files through the ``current``
+link, as a BI tool does: each read takes the publication record and two marts in
+one go. It records what it saw, or the error, and writes them as JSON at the end.
+The test that reads the results (tests/dags/test_published_copy.py) checks that no
+read failed and that every read saw one publication whole: its record and its two
+marts as that publication holds them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import duckdb
+
+# One read: the publication record and two marts, in one query.
+SNAPSHOT_QUERY = """
+select
+    (select run_id from {publication}) as run_id,
+    (select count(*) from {customer_months}) as customer_months,
+    (select round(sum(month_average_aum), 2)::double from {customer_months}) as month_average_aum,
+    (select count(*) from {customer_360}) as customers
+"""
+# The same three in the DuckDB copy.
+DUCKDB_RELATIONS = {
+    "publication": "main.publication",
+    "customer_months": "marts.fct_customer_months",
+    "customer_360": "marts.mart_customer_360",
+}
+PAUSE_SECONDS = 0.1
+
+
+def snapshot(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> list:
+    return list(con.execute(SNAPSHOT_QUERY.format(**relations)).fetchone())
+
+
+def duckdb_snapshot(published: Path) -> list:
+    """One read of the DuckDB copy, opened read-only through its stable path."""
+    with duckdb.connect(str(published), read_only=True) as con:
+        return snapshot(con, DUCKDB_RELATIONS)
+
+
+def parquet_relations(release: Path) -> dict[str, str]:
+    folder = release / "parquet"
+    return {
+        "publication": f"read_parquet('{folder / 'publication.parquet'}')",
+        "customer_months": f"read_parquet('{folder / 'marts' / 'fct_customer_months.parquet'}')",
+        "customer_360": f"read_parquet('{folder / 'marts' / 'mart_customer_360.parquet'}')",
+    }
+
+
+def parquet_snapshot(current: Path) -> list:
+    """One read of the Parquet files of the release ``current`` points to (resolved once)."""
+    release = current.resolve()
+    with duckdb.connect() as con:
+        return snapshot(con, parquet_relations(release))
+
+
+def read_until_stopped(published: Path, stop: Path, max_queries: int) -> dict:
+    current = published.parent / "current"
+    seen: dict[str, list] = {"duckdb": [], "parquet": []}
+    errors: list[str] = []
+    rounds = 0
+    while not stop.exists() and rounds < max_queries:
+        rounds += 1
+        if current.exists():  # before the first publication there is nothing to read
+            for kind, read in (("duckdb", lambda: duckdb_snapshot(published)),
+                               ("parquet", lambda: parquet_snapshot(current))):  # fmt: skip
+                try:
+                    seen[kind].append(read())
+                except (duckdb.Error, OSError) as error:  # the finding: record it, go on
+                    errors.append(f"{kind}: {type(error).__name__}: {error}")
+        time.sleep(PAUSE_SECONDS)
+    return {"seen": seen, "errors": errors, "rounds": rounds}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--published", type=Path, required=True)
+    parser.add_argument("--stop", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--max-queries", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    results = read_until_stopped(args.published, args.stop, args.max_queries)
+    args.out.write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
