@@ -2,6 +2,7 @@
 
     uv run python benchmarks/run.py --customers 10000 [--months 12] [--data-dir DIR]
         [--landing DIR]   (reuse a bank generated before instead of generating one)
+        [--snapshot-before-next-day DIR]   (keep the state before the next day, to re-run it)
 
 Stages, each with its wall time and the peak memory of its process tree:
 
@@ -41,6 +42,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -521,6 +523,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="use this landing area (a bank generated before, only read) instead of generating",
     )
     parser.add_argument(
+        "--snapshot-before-next-day",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="copy the bank (warehouse, Airflow, models, landing...) to DIR just before the "
+        "next business day's run, to run that day again from the same state",
+    )
+    parser.add_argument(
         "--execution-mode",
         choices=("watcher", "local"),
         default=None,
@@ -643,6 +653,9 @@ def main(argv: list[str] | None = None) -> dict:
     training, _ = run_dag(env, TRAINING_DAG, first_date, logs, "training")
     stages.append(Stage(f"training ({first_date})", training.wall_seconds, training.peak_rss_bytes))
 
+    if args.snapshot_before_next_day:
+        print(f"== copying the bank to {args.snapshot_before_next_day}", flush=True)
+        copy_bank(data_dir, args.snapshot_before_next_day)
     print(f"== next business day for {next_date}", flush=True)
     following, following_tasks = run_dag(env, DAILY_DAG, next_date, logs, "next-business-day")
     following_parts, next_dbt_seconds = daily_parts(
@@ -703,6 +716,12 @@ def main(argv: list[str] | None = None) -> dict:
     json_path.write_text(json.dumps(result, indent=2))
     print(f"figures: {json_path}")
     return result
+
+
+def copy_bank(source: Path, target: Path) -> None:
+    """Copy a bank's data folder for another run of its own (links kept as links). Airflow
+    writes a new airflow.cfg in the copy: the old one names the source's folders."""
+    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("airflow.cfg"))
 
 
 def generator_rows(log: Path) -> dict[str, int]:

@@ -30,14 +30,18 @@ PATH_VARIABLES = (
 
 # Test files that read one pipeline run (made by a session fixture): pytest-xdist sends
 # each group to one worker, so each run is made once per test run, and runs the groups
-# first, as they take longest. Every other file is one unit too (module fixtures run once).
+# first, as they take longest, each in the order listed here (the crash test needs the
+# shared DuckDB run, which the other worker makes meanwhile). Every other file is one
+# unit too (module fixtures run once).
 PIPELINE_GROUPS = {
     "tests/benchmarks/test_benchmark_command.py": "duckdb_pipeline",
     "tests/dags/test_end_to_end.py": "duckdb_pipeline",
     "tests/dags/test_published_copy.py": "duckdb_pipeline",
     "tests/reporting/test_report_in_browser.py": "duckdb_pipeline",
-    "tests/dags/test_postgres_pipeline.py": "postgres_pipeline",
+    "tests/dags/test_postgres_pipeline.py": "second_pipeline",
+    "tests/dags/test_crash_recovery.py": "second_pipeline",
 }
+PIPELINE_ORDER = {path: rank for rank, path in enumerate(PIPELINE_GROUPS)}
 
 
 class PipelineGroupScheduling(LoadScopeScheduling):
@@ -55,8 +59,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScope
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # the pipeline groups first (the sort is stable: the others keep their order)
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in PIPELINE_GROUPS)
+    # the pipeline groups first, in their order (the sort is stable: tests keep theirs)
+    items.sort(
+        key=lambda item: PIPELINE_ORDER.get(item.nodeid.split("::", 1)[0], len(PIPELINE_ORDER))
+    )
 
 
 def pipeline_environment(data_dir: Path) -> dict[str, str]:
@@ -141,7 +147,8 @@ def prepare_tiny_bank(data_dir: Path, env: dict[str, str]) -> str:
 def run_tiny_bank_benchmark(data_dir: Path) -> dict:
     """The benchmark command (benchmarks/run.py) on the tiny bank: generate, a daily run
     with no approved model (FIRST_RUN_DATE), the training, the next business day's run
-    (RUN_DATE) that scores. Returns its figures and its printed table."""
+    (RUN_DATE) that scores; the bank as it was before that run is kept beside ``data_dir``
+    (``before_next_day``). Returns its figures and its printed table."""
     figures = data_dir.parent / "benchmark.json"
     completed = run_command(
         [
@@ -152,6 +159,8 @@ def run_tiny_bank_benchmark(data_dir: Path) -> dict:
             str(data_dir),
             "--json",
             str(figures),
+            "--snapshot-before-next-day",
+            str(data_dir.parent / "before_next_day"),
         ],
         dict(os.environ),
         timeout=1800,
@@ -198,7 +207,15 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
             except BaseException as failure:  # pytest.fail raises an exception outside Exception
                 record.write_text(json.dumps({"failure": str(failure)}))
                 raise
-            record.write_text(json.dumps(made | {"data_dir": str(data_dir)}))
+            record.write_text(
+                json.dumps(
+                    made
+                    | {
+                        "data_dir": str(data_dir),
+                        "before_next_day": str(shared / "before_next_day"),
+                    }
+                )
+            )
     run = json.loads(record.read_text())
     if "failure" in run:
         pytest.fail(f"the shared pipeline run failed in another worker:\n{run['failure']}")
@@ -206,6 +223,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
     logs = data_dir / "benchmark-logs"
     return run | {
         "data_dir": data_dir,
+        "before_next_day": Path(run["before_next_day"]),
         "env": pipeline_environment(data_dir),
         "airflow": airflow_command(),
         "log": "".join(path.read_text(errors="replace") for path in sorted(logs.glob("*.log"))),

@@ -39,3 +39,25 @@ def schema_fingerprints(
         if column not in ignored:
             columns.setdefault(table, []).append(f'"{column}"')
     return {table: fingerprint(con, f'{schema}."{table}"', kept) for table, kept in columns.items()}
+
+
+# Columns that say when or by which run a row was loaded, scored or measured: a re-run,
+# or a run after a crash, stamps them anew without changing a figure.
+RUN_STAMPS = (
+    "_loaded_at", "_run_id", "loaded_at", "first_loaded_at", "quarantined_at",
+    "run_id", "scoring_run_id", "scored_at", "computed_at", "published_at",
+)  # fmt: skip
+WAREHOUSE_LAYERS = ("raw", "staging", "intermediate", "marts", "scores")
+
+
+def warehouse_fingerprints(
+    warehouse: str, ignored_columns: Iterable[str] = RUN_STAMPS
+) -> dict[str, dict[str, tuple[int, str]]]:
+    """Fingerprints of every table of every layer (the load registry apart: it records
+    runs, not data)."""
+    with duckdb.connect(warehouse, read_only=True) as con:
+        hashes = {
+            schema: schema_fingerprints(con, schema, ignored_columns) for schema in WAREHOUSE_LAYERS
+        }
+    hashes["raw"].pop("_load_registry", None)
+    return hashes
