@@ -511,6 +511,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--dirt-rate", type=float, default=0.005)
     parser.add_argument(
+        "--hostile-text", action="store_true", help="the generator's --hostile-text"
+    )
+    parser.add_argument(
         "--data-dir", type=Path, default=None, help="default: a new temporary folder"
     )
     parser.add_argument(
@@ -601,6 +604,7 @@ def main(argv: list[str] | None = None) -> dict:
                 str(args.seed),
                 "--dirt-rate",
                 str(args.dirt_rate),
+                *(["--hostile-text"] if args.hostile_text else []),
                 "--out",
                 str(data_dir),
                 "--quiet",

@@ -21,6 +21,9 @@ of the checked table, :func:`checked_rows_sql` ("parse and flag"):
   scale, so the cast never rounds. Missing or malformed values count as fitting (the
   rules above cover them);
 - ``<col>__is_known``: the referenced parent key exists (missing counts as known);
+- ``<col>__is_text`` (text columns without an allowed list): the value holds no control
+  character other than tab, line feed and carriage return (:data:`CONTROL_CHARACTERS`);
+  ``<col>__control_character`` names the first one and where it is, for the reason;
 - ``_business_date`` / ``_business_day_end``: the file's business date and the next midnight.
 
 Each expectation's ``meta`` carries the source column and a reason template,
@@ -51,6 +54,7 @@ from include.landing.entities import (
     INTEGER_MIN,
     INTEGER_SQL_TYPE,
     REFERENCES,
+    STRING,
     TIMESTAMP,
     Column,
     Entity,
@@ -82,13 +86,32 @@ FORMAT_LABELS = {
 }
 DATETIME_FORMATS = {DATE: "%Y-%m-%d", TIMESTAMP: "%Y-%m-%d %H:%M:%S"}
 
+# Control characters text may not hold (an RE2 class): C0 except tab, line feed and
+# carriage return, DEL and C1. Everything else in text loads verbatim. They are
+# invisible, mostly come from a broken export (binary, terminal escapes, text decoded
+# with the wrong code page: U+0085 is "…" in cp1252), XML 1.0 cannot carry them and
+# HTML calls them parse errors, so a bank's next system would choke on them: the row
+# is quarantined rather than loaded, and never cleaned. NUL never gets here: it
+# refuses the whole file (loading/reader.py). include/landing/README.md, "Text".
+CONTROL_CHARACTERS = r"[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+CONTROL_CHARACTER_REASON = (
+    "{column} holds the control character {value}: text may hold no control character "
+    "but tab, line feed and carriage return"
+)
+
+
+def is_free_text(column: Column) -> bool:
+    """A text column without an allowed list: checked for control characters."""
+    return column.type == STRING and column.allowed is None
+
 
 def suite_name(entity: Entity) -> str:
     return f"{SUITE_PREFIX}{entity.raw_table}"
 
 
-def _meta(column: str, reason: str) -> dict[str, str]:
-    return {"column": column, "reason": reason}
+def _meta(column: str, reason: str, value: str = "") -> dict[str, str]:
+    """``value``: the column whose text stands for ``{value}`` in the reason (default ``column``)."""
+    return {"column": column, "reason": reason, **({"value": value} if value else {})}
 
 
 def _type_range_reason(column: Column) -> str:
@@ -124,6 +147,14 @@ def build_suite(entity: Entity) -> gx.ExpectationSuite:
                     meta=_meta(
                         name, "{column} '{value}' is not one of " + ", ".join(column.allowed)
                     ),
+                )
+            )
+        if is_free_text(column):
+            add(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column=f"{name}__is_text",
+                    value_set=[True],
+                    meta=_meta(name, CONTROL_CHARACTER_REASON, f"{name}__control_character"),
                 )
             )
         if column.type in FORMATS:
@@ -299,6 +330,18 @@ def checked_rows_sql(entity: Entity, batch_table: str, raw_schema: str) -> str:
         if column.type in (INTEGER, DECIMAL):
             for flag, condition in _fits_type_sql(column).items():
                 derived.append(f"coalesce({condition}, true) as {flag}")
+        if is_free_text(column):
+            pattern = _quote(CONTROL_CHARACTERS)
+            derived.append(
+                f"coalesce(not regexp_matches({name}, {pattern}), true) as {name}__is_text"
+            )
+            # e.g. "U+0001 at character 7" (only read for the rows that fail)
+            first = f"regexp_extract({name}, {pattern})"
+            derived.append(
+                f"case when regexp_matches({name}, {pattern}) then "
+                f"'U+' || upper(printf('%04x', unicode({first}))) || ' at character ' || "
+                f"(strpos({name}, {first})) end as {name}__control_character"
+            )
     for ref in REFERENCES.get(entity.raw_table, ()):
         derived.append(
             f"coalesce({ref.column} is null or {ref.column} in (select {ref.parent_column} "
@@ -309,7 +352,7 @@ def checked_rows_sql(entity: Entity, batch_table: str, raw_schema: str) -> str:
 
 def reason_sql(meta: dict[str, str]) -> str:
     """An expectation's reason template as a SQL expression over the checked view."""
-    columns = [c.strip() for c in meta.get("column", "").split(",") if c.strip()]
+    columns = [c.strip() for c in meta.get("value", meta.get("column", "")).split(",") if c.strip()]
     texts = [f"coalesce(cast({column} as varchar), 'None')" for column in columns]
     if len(texts) == 1:
         value = texts[0]

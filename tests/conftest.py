@@ -36,6 +36,7 @@ PATH_VARIABLES = (
 PIPELINE_GROUPS = {
     "tests/benchmarks/test_benchmark_command.py": "duckdb_pipeline",
     "tests/dags/test_end_to_end.py": "duckdb_pipeline",
+    "tests/dags/test_hostile_values.py": "duckdb_pipeline",
     "tests/dags/test_published_copy.py": "duckdb_pipeline",
     "tests/reporting/test_report_in_browser.py": "duckdb_pipeline",
     "tests/dags/test_postgres_pipeline.py": "second_pipeline",
@@ -114,7 +115,7 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # date it has files for, and the one before (the benchmark command's "first daily run").
 TINY_BANK = (
     "--customers", "150", "--months", "4", "--start-date", "2025-01-01",
-    "--seed", "42", "--dirt-rate", "0.01",
+    "--seed", "42", "--dirt-rate", "0.01", "--hostile-text",
 )  # fmt: skip
 FIRST_RUN_DATE = "2025-04-29"
 RUN_DATE = "2025-04-30"

@@ -27,6 +27,13 @@ def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
         help="share of rows with an injected defect (0 = clean)",
     )
     parser.add_argument(
+        "--hostile-text",
+        action="store_true",
+        help="put hostile text (quotes, SQL, Jinja, emoji, right-to-left, control "
+        "characters, ...) into a few rows' free-text fields; listed in "
+        "OUT/ground_truth/hostile_text.csv",
+    )
+    parser.add_argument(
         "--out", type=Path, default=defaults.out, help="writes OUT/landing and OUT/ground_truth"
     )
     parser.add_argument(
@@ -49,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> GeneratorConfig:
         start_date=args.start_date,
         seed=args.seed,
         dirt_rate=args.dirt_rate,
+        hostile_text=args.hostile_text,
         out=args.out,
         show_progress=not args.quiet,
         block_size=args.block_size,

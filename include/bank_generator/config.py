@@ -22,6 +22,8 @@ class GeneratorConfig:
     start_date: str = "2025-01-01"
     seed: int = 42
     dirt_rate: float = 0.005
+    # put the values of hostile_text.CATALOGUE into a few rows' free-text fields
+    hostile_text: bool = False
     out: Path = field(default_factory=lambda: Path("data"))
     show_progress: bool = True
     # customers simulated at once, and processes simulating blocks while the main one

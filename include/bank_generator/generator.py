@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 from tqdm import tqdm
 
-from include.bank_generator import dirt
+from include.bank_generator import dirt, hostile_text
 from include.bank_generator.config import GeneratorConfig
 from include.bank_generator.shared import SharedData, shared_data
 from include.bank_generator.simulate import simulate_block
@@ -113,9 +113,19 @@ def generate_bank(config: GeneratorConfig) -> dict[str, object]:
             *ACCOUNT_ID, (config.customers + 1) * 10 ** ROWS_PER_CUSTOMER_DIGITS["accounts"]
         ),
     }
-    writer = LandingWriter(landing, shared, config.seed, config.dirt_rate, parents)
+    references = reference_rows(shared)
+    hostile = (
+        hostile_text.plan(
+            config.seed,
+            config.customers,
+            {name: len(rows.day) for name, rows in references.items()},
+        )
+        if config.hostile_text
+        else None
+    )
+    writer = LandingWriter(landing, shared, config.seed, config.dirt_rate, parents, hostile)
     try:
-        for rows in reference_rows(shared).values():
+        for rows in references.values():
             writer.write(rows)
         truth, negative = TruthCounts(), 0
         truth_path = truth_dir / "customers.csv"
@@ -140,10 +150,14 @@ def generate_bank(config: GeneratorConfig) -> dict[str, object]:
     finally:
         writer.close()
     defects = writer.write_manifest(truth_dir / "dirt.csv")
+    hostile_values = (
+        writer.write_hostile_manifest(truth_dir / hostile_text.MANIFEST) if hostile else None
+    )
     return {
         "files": files["files"],
         "rows": {e.name: writer.rows[e.name] for e in ENTITIES},
         "defects": defects,
+        **({"hostile_values": hostile_values} if hostile_values is not None else {}),
         "truth": truth.summary(),
         "negative_deposit_balances": negative,
         "block_size": config.block_size,

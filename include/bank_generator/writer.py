@@ -22,9 +22,10 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from include.bank_generator import dirt
+from include.bank_generator import dirt, hostile_text
 from include.bank_generator.shared import SharedData
 from include.bank_generator.tables import DAY_KEY, EntityRows
 from include.landing.entities import ENTITIES, Entity, landing_dir, landing_file_name
@@ -66,9 +67,13 @@ class LandingWriter:
         seed: int,
         dirt_rate: float,
         parents: Mapping[str, dirt.KeySpace],
+        hostile: hostile_text.HostilePlan | None = None,
     ) -> None:
         self.landing, self.shared, self.seed = landing, shared, seed
         self.rate, self.parents = dirt_rate, parents
+        self.hostile = hostile
+        # (file, line, entity, column, key, value name, outcome) of each hostile value
+        self.hostile_cells: list[tuple[str, int, str, str, str, str, str]] = []
         self.lines: dict[str, int] = {}  # lines written so far, header included
         self.entity_of: dict[str, Entity] = {}
         self.file_number: dict[str, int] = {}
@@ -139,10 +144,19 @@ class LandingWriter:
         self.rows[entity.name] += len(day)
         if not len(day):
             return
-        body = render(table)
-        ends = np.flatnonzero(np.frombuffer(body, np.uint8) == 10) + 1
-        if len(ends) != len(day):
+        # Hostile text goes into the rendered rows only: defects and samples copy clean rows.
+        shown, cells = self._with_hostile_text(entity, table, customer)
+        body = render(shown)
+        # A value holding a line break makes its record span lines (quoted, as the
+        # contract asks): offsets[r] = physical lines before row r in the body.
+        row_lines = np.ones(len(day), np.int64)
+        for row, _, value in cells:
+            row_lines[row] += value.text.count("\n")
+        offsets = np.r_[0, np.cumsum(row_lines)]
+        newlines = np.flatnonzero(np.frombuffer(body, np.uint8) == 10) + 1
+        if len(newlines) != offsets[-1]:
             raise ValueError(f"{entity.name}: a rendered row spans lines")
+        ends = newlines[offsets[1:] - 1]
         starts = np.r_[0, ends[:-1]]
         defects = self._plan_defects(entity, customer, key, day)
         defect_rows = np.array([row for row, _, _, _ in defects], np.int64)
@@ -181,23 +195,129 @@ class LandingWriter:
                 pieces += [body[cut : int(ends[row])], text.encode()]
                 cut = int(ends[row])
             pieces.append(body[cut : int(ends[high - 1])])
-            before = self._append(rel, entity, b"".join(pieces), high - low + len(inline))
+            lines_of_rows = int(offsets[high] - offsets[low])
+            before = self._append(rel, entity, b"".join(pieces), lines_of_rows + len(inline))
             source_rows = np.array([row for row, *_ in inline], np.int64)
             self._record(
                 rel,
-                [before + (row - low + 1) + rank + 1 for rank, (row, *_) in enumerate(inline)],
+                [
+                    before + int(offsets[row + 1] - offsets[low]) + rank + 1
+                    for rank, (row, *_) in enumerate(inline)
+                ],
                 [kind for _, kind, _, _ in inline],
                 [column for _, _, column, _ in inline],
             )
+            for row, column, value in cells:
+                if low <= row < high:
+                    line = before + int(offsets[row] - offsets[low]) + 1
+                    line += int(np.searchsorted(source_rows, row))
+                    self._record_hostile(rel, line, entity, column, shown, row, value)
             moved = np.flatnonzero(late[low:high]) + low
             if len(moved):
-                lines = before + (moved - low + 1) + np.searchsorted(source_rows, moved)
+                lines = (
+                    before
+                    + (offsets[moved] - offsets[low] + 1)
+                    + np.searchsorted(source_rows, moved)
+                )
                 self._record(
                     rel,
                     lines.tolist(),
                     [dirt.LATE] * len(moved),
                     ["transaction_date"] * len(moved),
                 )
+
+    def _with_hostile_text(
+        self, entity: Entity, table: pa.Table, customer: np.ndarray
+    ) -> tuple[pa.Table, list[tuple[int, str, hostile_text.HostileValue]]]:
+        """``table`` with the planned hostile values in place, and (row, column, value) of each."""
+        plan = self.hostile
+        if plan is None:
+            return table, []
+        cells: list[tuple[int, str, hostile_text.HostileValue]] = []
+        if entity.name == "customers":
+            targets = np.flatnonzero(np.isin(customer, list(plan.customer_values)))
+            for row in targets.tolist():  # every delivery of the customer (the latest wins)
+                for column, value in plan.customer_values[int(customer[row])]:
+                    cells.append((row, column, value))
+        elif entity.name == "transactions":
+            wanted = np.isin(customer, list(plan.counterparty_values))
+            kinds = table.column("counterparty_type").to_numpy(zero_copy_only=False)
+            named = table.column("counterparty_name").is_valid().to_numpy(zero_copy_only=False)
+            candidates = np.flatnonzero(
+                wanted & named & np.isin(kinds, hostile_text.COUNTERPARTY_TYPES)
+            )
+            _, first = np.unique(customer[candidates], return_index=True)
+            for row in candidates[first].tolist():
+                cells.append((row, "counterparty_name", plan.counterparty_values[customer[row]]))
+        elif entity.name in plan.reference_values:
+            for place, (column, value) in sorted(plan.reference_values[entity.name].items()):
+                if place < table.num_rows:
+                    cells.append((place, column, value))
+        cells.sort(key=lambda cell: (cell[0], entity.column_names.index(cell[1])))
+        for column in sorted({column for _, column, _ in cells}):
+            mine = [(row, value.text) for row, name, value in cells if name == column]
+            mask = np.zeros(table.num_rows, bool)
+            mask[[row for row, _ in mine]] = True
+            original = table.column(column).combine_chunks()
+            if pa.types.is_dictionary(original.type):
+                original = original.cast(pa.string())
+            replaced = pc.replace_with_mask(
+                original, pa.array(mask), pa.array([text for _, text in mine], pa.string())
+            )
+            table = table.set_column(table.schema.get_field_index(column), column, replaced)
+        return table, cells
+
+    def _record_hostile(
+        self,
+        rel: str,
+        line: int,
+        entity: Entity,
+        column: str,
+        table: pa.Table,
+        row: int,
+        value: hostile_text.HostileValue,
+    ) -> None:
+        key = ",".join(str(table.column(name)[row].as_py()) for name in entity.key)
+        self.hostile_cells.append(
+            (rel, line, entity.name, column, key, value.name, value.outcome(column))
+        )
+
+    def _plant_rejected_text(self) -> None:
+        """Extra rows holding the values the contract refuses: a copy of each slot's
+        sample row with a fresh key, appended to the sample's file."""
+        serial = 0
+        for value in hostile_text.REJECTED:
+            for name, column in hostile_text.REJECTED_SLOTS:
+                sample = self.samples.get(name)
+                if sample is None:
+                    continue
+                entity = self.entity_of[sample.file]
+                serial += 1
+                fields = {c: dirt._text(sample.values[c]) for c in entity.column_names}
+                key = entity.key[0]
+                fields[key] = f"{fields[key]}{hostile_text.EXTRA_KEY_SUFFIX}{serial}"
+                fields[column] = value.text
+                text = dirt._line(list(fields.values()))
+                before = self._append(sample.file, entity, text.encode(), text.count("\n"))
+                self.hostile_cells.append(
+                    (
+                        sample.file,
+                        before + 1,
+                        entity.name,
+                        column,
+                        fields[key],
+                        value.name,
+                        value.outcome(column),
+                    )
+                )
+
+    def write_hostile_manifest(self, path: Path) -> int:
+        """``ground_truth/hostile_text.csv``: one row per planted value; returns the count."""
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            writer.writerow(hostile_text.MANIFEST_COLUMNS)
+            writer.writerows(sorted(self.hostile_cells, key=lambda c: (c[0], c[1], c[3])))
+        return len(self.hostile_cells)
 
     def _plan_defects(
         self, entity: Entity, customer: np.ndarray, key: np.ndarray, day: np.ndarray
@@ -227,6 +347,8 @@ class LandingWriter:
         re-delivered files and write the manifest; returns counts for the summary."""
         if self.rate > 0:
             self._plant_missing_kinds()
+        if self.hostile is not None:
+            self._plant_rejected_text()
         for rel in sorted(self.quoting):
             text, column = self.quoting[rel]
             before = self._append(rel, self.entity_of[rel], text.encode(), 1)

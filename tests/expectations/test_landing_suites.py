@@ -198,3 +198,42 @@ def test_numbers_must_fit_the_type_staging_casts_them_to(
         assert failures.empty
     else:
         assert rule in failures.loc[0, "rule"] and failures.loc[0, "reason"] == reason
+
+
+def test_text_holds_any_character_but_control_characters(context) -> None:
+    """Text loads verbatim, tab, line breaks and every printable character included; a
+    control character (C0 but tab, LF, CR; DEL; C1) quarantines the row, named by code
+    point and place, never quoting the value (it may be personal data)."""
+    entity = ENTITIES_BY_TABLE["core_banking__transactions"]
+    base = {name: None for name in entity.column_names} | {
+        "transaction_id": "T", "account_id": "A1", "transaction_date": "2025-01-02",
+        "transaction_at": "2025-01-02 10:00:00", "transaction_type_code": "deposit",
+        "direction": "credit", "amount": "1", "channel": "mobile", "counterparty_type": "none",
+    }  # fmt: skip
+    names = [
+        "tab\there", "line\nbreak\r\nand\rreturn", "'; drop table x; --", "{{ var('x') }}",
+        "😀 בנק مصرف 中国", "Zoe\u0308\u202e\u200b\u2028", "<script>alert(1)</script>",
+        "a\x01b", "\x1b[31m", "x\x7f", "n\x85l", "p\x0cq",
+    ]  # fmt: skip
+    rows = pd.DataFrame(
+        [base | {"transaction_id": f"T{i}", "counterparty_name": n} for i, n in enumerate(names)],
+        dtype="str",
+    )
+    rows["_source_file"] = "f.csv"
+    rows["_business_date"] = pd.Timestamp("2025-01-02")
+    _, failures = check(context, entity, rows, {"account_id": ["A1"]})
+    assert failures.index.tolist() == [7, 8, 9, 10, 11]
+    assert set(failures["rule"]) == {
+        "expect_column_values_to_be_in_set(counterparty_name__is_text)"
+    }
+    suffix = ": text may hold no control character but tab, line feed and carriage return"
+    assert failures["reason"].tolist() == [
+        f"counterparty_name holds the control character {where}{suffix}"
+        for where in (
+            "U+0001 at character 2",
+            "U+001B at character 1",
+            "U+007F at character 2",
+            "U+0085 at character 2",
+            "U+000C at character 2",
+        )
+    ]

@@ -16,6 +16,8 @@ from include.bank_generator import GeneratorConfig, generate_bank
 from include.bank_generator.__main__ import main
 from include.bank_generator.churn import REASONS
 from include.bank_generator.dirt import ROW_KINDS
+from include.bank_generator.hostile_text import BY_NAME as HOSTILE
+from include.bank_generator.hostile_text import MANIFEST
 from include.landing.entities import ENTITIES, landing_dir, landing_file_name
 
 SMALL = {
@@ -357,3 +359,47 @@ def test_block_size_and_workers_do_not_change_a_byte(
     assert len(small) > 100 and small["ground_truth/dirt.csv"].count(b"\n") > 50
     assert small.keys() == large.keys()
     assert [name for name in small if small[name] != large[name]] == []
+
+
+def landed_records(path: Path) -> dict[int, dict[str, str]]:
+    """Records of a landed file by their first physical line (read as bytes: no newline
+    translation, so a carriage return stays one)."""
+    lines = [line + "\n" for line in path.read_bytes().decode("utf-8").split("\n")[:-1]]
+    reader = csv.reader(iter(lines), strict=True)
+    header, records, first = next(reader), {}, 2
+    while True:
+        try:
+            fields = next(reader)
+        except (StopIteration, csv.Error):  # a broken-quoting defect ends a file
+            return records
+        records[first] = dict(zip(header, fields, strict=False))
+        first = reader.line_num + 1
+
+
+def test_hostile_text_is_where_its_manifest_says_and_the_same_for_any_block_size(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    settings = {"seed": 3, "dirt_rate": 0.02, "hostile_text": True}
+    out = run(tmp_path_factory, "hostile_37", block_size=37, **settings)
+    other = run(tmp_path_factory, "hostile_1000", block_size=1000, workers=2, **settings)
+    assert files_of(out) == files_of(other)
+    manifest = pd.read_csv(out / "ground_truth" / MANIFEST, dtype=str, keep_default_na=False)
+    assert set(manifest["value_name"]) == set(HOSTILE)
+    records: dict[str, dict[int, dict[str, str]]] = {}
+    for row in manifest.itertuples():
+        if row.file not in records:
+            records[row.file] = landed_records(out / "landing" / row.file)
+        record = records[row.file][int(row.line)]
+        assert record[row.column] == HOSTILE[row.value_name].text, row
+        assert record[BY_NAME[row.entity].key[0]] == row.key
+    # the dirt manifest still points at the lines it names, hostile line breaks or not
+    dirt = pd.read_csv(out / "ground_truth" / "dirt.csv", dtype=str, keep_default_na=False)
+    for row in dirt[dirt["kind"].isin(ROW_KINDS) & (dirt["kind"] != "broken_quoting")].itertuples():
+        if row.file not in records:
+            records[row.file] = landed_records(out / "landing" / row.file)
+        key = next(iter(records[row.file][int(row.line)].values()))  # the key comes first
+        assert "/balances/" in row.file or re.search(r"-D\d+$", key), row
+
+
+def test_without_hostile_text_there_is_no_hostile_manifest(clean: Path) -> None:
+    assert not (clean / "ground_truth" / MANIFEST).exists()

@@ -39,6 +39,12 @@ REMOTE_REFERENCE = re.compile(
     r"<(?:script|link|img|iframe|source)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
     re.IGNORECASE,
 )
+DIALOG_SPY = """
+window.__dialogs = [];
+for (const name of ["alert", "confirm", "prompt", "print"]) {
+  window[name] = (...args) => { window.__dialogs.push([name, ...args.map(String)]); };
+}
+"""
 INLINE_SCRIPT = re.compile(r"(<script\b[^>]*>).*?(</script>)", re.IGNORECASE | re.DOTALL)
 
 
@@ -66,6 +72,10 @@ def browser(report: Path) -> Iterator[webdriver.Chrome]:
         "--disable-background-networking",
         console_log=True,
     ) as driver:
+        # Record every script dialog instead of showing it: a value of the data that
+        # ran as script (the tiny bank has <script>alert(1)</script> in its free text)
+        # would call one.
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": DIALOG_SPY})
         driver.get(report.as_uri())
         WebDriverWait(driver, 60).until(
             lambda d: d.execute_script("return document.readyState") == "complete"
@@ -105,6 +115,12 @@ def test_every_chart_is_drawn_without_console_errors(browser: webdriver.Chrome) 
     severe = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert severe == []
     save_screenshot(browser, artifacts_dir() / "run-report.png")
+
+
+def test_no_script_dialog_was_opened(browser: webdriver.Chrome) -> None:
+    """No value of the data ran as script (alert, confirm, prompt, print)."""
+    WebDriverWait(browser, 60).until(lambda d: all(drawn_charts(d).values()))
+    assert browser.execute_script("return window.__dialogs") == []
 
 
 def test_nothing_is_fetched_from_the_network(browser: webdriver.Chrome, report: Path) -> None:
