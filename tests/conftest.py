@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -167,6 +168,18 @@ def run_tiny_bank_benchmark(data_dir: Path) -> dict:
         timeout=1800,
     )
     return {"figures": json.loads(figures.read_text()), "stdout": completed.stdout}
+
+
+def latest_daily_report(env: dict[str, str]) -> Path:
+    """The run report of the latest daily run (logical date) of a pipeline environment."""
+    from expectations.runner import safe_run_id  # imports GX: only when a test needs it
+
+    with closing(sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        [(run_id,)] = db.execute(
+            "select run_id from dag_run where dag_id = 'customer_operations_daily'"
+            " order by logical_date desc limit 1"
+        ).fetchall()
+    return Path(env["REPORTS_PATH"]) / safe_run_id(run_id) / "report.html"
 
 
 @contextmanager

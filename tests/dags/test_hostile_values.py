@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import html
 import re
-import sqlite3
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from expectations.runner import safe_run_id
 from include.bank_generator.hostile_text import (
     ACCEPTED,
     BY_NAME,
@@ -50,6 +48,7 @@ from include.landing.entities import ENTITIES
 from include.publish import current_release
 from reporting.queries import AT_RISK_LIMIT, AT_RISK_SQL
 from reporting.reshape import mask_customer_id
+from tests.conftest import latest_daily_report
 
 BY_ENTITY = {entity.name: entity for entity in ENTITIES}
 # entity -> (staging model, the key column there, column -> its name there)
@@ -344,13 +343,7 @@ def test_no_other_row_is_quarantined(
 
 @pytest.fixture(scope="module")
 def report(pipeline_run: dict) -> str:
-    env = pipeline_run["env"]
-    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
-        [(run_id,)] = db.execute(
-            "select run_id from dag_run where dag_id = 'customer_operations_daily'"
-            " order by logical_date desc limit 1"
-        ).fetchall()
-    path = Path(env["REPORTS_PATH"]) / safe_run_id(run_id) / "report.html"
+    path = latest_daily_report(pipeline_run["env"])
     return path.read_text(encoding="utf-8")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import re
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from expectations.runner import safe_run_id
 from reporting.reshape import PERSONAL_DATA_COLUMNS
 from tests.browser import artifacts_dir, headless_chromium
+from tests.conftest import latest_daily_report
 
 # Every chart the scored tiny bank has data for (upgrade sources needs 12 months).
 EXPECTED_CHARTS = {
@@ -51,13 +50,7 @@ INLINE_SCRIPT = re.compile(r"(<script\b[^>]*>).*?(</script>)", re.IGNORECASE | r
 @pytest.fixture(scope="module")
 def report(pipeline_run: dict) -> Path:
     """The report of the daily run that scored (the next business day's, the latest)."""
-    env = pipeline_run["env"]
-    with sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db") as db:
-        [(run_id,)] = db.execute(
-            "select run_id from dag_run where dag_id = 'customer_operations_daily'"
-            " order by logical_date desc limit 1"
-        ).fetchall()
-    path = Path(env["REPORTS_PATH"]) / safe_run_id(run_id) / "report.html"
+    path = latest_daily_report(pipeline_run["env"])
     assert path.is_file(), f"no report at {path}"
     return path
 
