@@ -14,13 +14,13 @@ import duckdb
 
 
 def fingerprint(
-    con: duckdb.DuckDBPyConnection, relation: str, columns: Iterable[str] = ("*",)
+    con: duckdb.DuckDBPyConnection, relation: str, columns: Iterable[str] | None = None
 ) -> tuple[int, str]:
-    """Row count and order-independent hash of ``columns`` of ``relation``."""
-    selected = ", ".join(columns)
+    """Row count and order-independent hash of ``columns`` (default: all) of ``relation``."""
+    row = f"row({', '.join(columns)})" if columns is not None else "hashed_table"
     return con.execute(
         "select count(*), md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) "
-        f"from (select md5(row({selected})::varchar) as row_hash from {relation}) as hashed"
+        f"from (select md5({row}::varchar) as row_hash from {relation} as hashed_table) as hashed"
     ).fetchone()
 
 
