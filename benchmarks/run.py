@@ -132,7 +132,7 @@ def run_measured(args: list[str], env: dict[str, str], log: Path) -> Measurement
     return Measurement(wall, max((rss for _, rss in samples), default=0), samples)
 
 
-def pipeline_environment(data_dir: Path, execution_mode: str | None) -> dict[str, str]:
+def pipeline_environment(data_dir: Path, execution_mode: str | None = None) -> dict[str, str]:
     """The environment of bin/env.sh with every path under ``data_dir``."""
     env = {key: value for key, value in os.environ.items() if key not in PATH_VARIABLES}
     env["BANK_DATA_DIR"] = str(data_dir)

@@ -16,18 +16,10 @@ import pytest
 from filelock import FileLock
 from xdist.scheduler import LoadScopeScheduling
 
+# the benchmark's: the environment of bin/env.sh with every path under a data folder
+from benchmarks.run import pipeline_environment, tool
 from include.config import DBT_PROJECT_DIR, REPO_ROOT
 from tests.postgres_server import PostgresUnavailable, running_postgres
-
-PATH_VARIABLES = (
-    "LANDING_PATH",
-    "WAREHOUSE_PATH",
-    "PUBLISHED_PATH",
-    "MODEL_STORE_PATH",
-    "REPORTS_PATH",
-    "AIRFLOW_HOME",
-)
-
 
 # Test files that read one pipeline run (made by a session fixture): pytest-xdist sends
 # each group to one worker, so each run is made once per test run, and runs the groups
@@ -67,15 +59,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     )
 
 
-def pipeline_environment(data_dir: Path) -> dict[str, str]:
-    """The process environment of bin/env.sh with every path under ``data_dir``."""
-    env = {key: value for key, value in os.environ.items() if key not in PATH_VARIABLES}
-    env["BANK_DATA_DIR"] = str(data_dir)
-    shell = f". '{REPO_ROOT}/bin/env.sh' && env -0"
-    output = subprocess.run(["bash", "-c", shell], env=env, check=True, capture_output=True).stdout
-    return dict(item.split("=", 1) for item in output.decode().split("\0") if "=" in item)
-
-
 def run_command(
     args: list[str], env: dict[str, str], timeout: int = 900
 ) -> subprocess.CompletedProcess:
@@ -97,7 +80,7 @@ def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     if not manifest.exists():
         env = pipeline_environment(tmp_path_factory.mktemp("parse"))
-        dbt = str(Path(sys.executable).with_name("dbt"))
+        dbt = tool("dbt")
         run_command(
             [
                 dbt,
@@ -131,16 +114,13 @@ def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
 
 
-def airflow_command() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
-
-
 def prepare_tiny_bank(data_dir: Path, env: dict[str, str]) -> str:
     """Generate the tiny bank of the pipeline tests into ``data_dir`` and prepare Airflow's
     metadata database and writer pool; returns the ``airflow`` command."""
-    python = str(Path(sys.executable).with_name("python"))
-    run_command([python, "-m", "include.bank_generator", *TINY_BANK, "--out", str(data_dir)], env)
-    airflow = airflow_command()
+    run_command(
+        [tool("python"), "-m", "include.bank_generator", *TINY_BANK, "--out", str(data_dir)], env
+    )
+    airflow = tool("airflow")
     run_command([airflow, "db", "migrate"], env)
     run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
     return airflow
@@ -239,7 +219,7 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -
         "data_dir": data_dir,
         "before_next_day": Path(run["before_next_day"]),
         "env": pipeline_environment(data_dir),
-        "airflow": airflow_command(),
+        "airflow": tool("airflow"),
         "log": "".join(path.read_text(errors="replace") for path in sorted(logs.glob("*.log"))),
     }
 
