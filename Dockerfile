@@ -28,7 +28,8 @@ ENV PATH="/opt/bank/.venv/bin:$PATH" \
     AIRFLOW__CORE__LOAD_EXAMPLES=False \
     AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True \
     DBT_PROJECT_DIR=/opt/bank/dbt_project \
-    DBT_PROFILES_DIR=/opt/bank/dbt_project
+    DBT_PROFILES_DIR=/opt/bank/dbt_project \
+    AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY=False
 
 # Nothing phones home (the switches of bin/env.sh): a bank's network will not allow it.
 ENV AIRFLOW__USAGE_DATA_COLLECTION__ENABLED=False \
