@@ -34,6 +34,8 @@ PIPELINE_GROUPS = {
     "tests/reporting/test_report_in_browser.py": "duckdb_pipeline",
     "tests/dags/test_postgres_pipeline.py": "second_pipeline",
     "tests/dags/test_crash_recovery.py": "second_pipeline",
+    "tests/dags/test_resource_faults.py": "second_pipeline",
+    "tests/dags/test_month_of_dirty_days.py": "month_of_dirty_days",
 }
 PIPELINE_ORDER = {path: rank for rank, path in enumerate(PIPELINE_GROUPS)}
 
@@ -114,12 +116,16 @@ def table_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     return {t: con.execute(f'select count(*) from {schema}."{t}"').fetchone()[0] for (t,) in tables}
 
 
-def prepare_tiny_bank(data_dir: Path, env: dict[str, str]) -> str:
-    """Generate the tiny bank of the pipeline tests into ``data_dir`` and prepare Airflow's
-    metadata database and writer pool; returns the ``airflow`` command."""
+def prepare_bank(
+    data_dir: Path, env: dict[str, str], generator_args: tuple[str, ...] = TINY_BANK
+) -> str:
+    """Generate a bank (by default the tiny bank of the pipeline tests) into ``data_dir`` and
+    prepare Airflow's metadata database and writer pool; returns the ``airflow`` command."""
     run_command(
-        [tool("python"), "-m", "include.bank_generator", *TINY_BANK, "--out", str(data_dir)], env
-    )
+        [tool("python"), "-m", "include.bank_generator", *generator_args, "--quiet",
+         "--out", str(data_dir)],
+        env,
+    )  # fmt: skip
     airflow = tool("airflow")
     run_command([airflow, "db", "migrate"], env)
     run_command([airflow, "pools", "set", "duckdb_writer", "1", "warehouse writers"], env)
@@ -163,14 +169,23 @@ def latest_daily_report(env: dict[str, str]) -> Path:
 
 
 @contextmanager
-def reading_the_published_copy(data_dir: Path, work: Path) -> Iterator[Path]:
+def reading_the_published_copy(
+    data_dir: Path, work: Path, postgres: dict[str, str] | None = None
+) -> Iterator[Path]:
     """A BI reader (tests/published_reader.py) in its own process for the duration of the
-    block; yields the path of its results (written when the block ends)."""
+    block: of the bank's published DuckDB copy and Parquet files, or with ``postgres``
+    (WAREHOUSE_POSTGRES_* settings) of PostgreSQL's published schema. Yields the path of
+    its results (written when the block ends)."""
     work.mkdir()
     stop, results = work / "stop", work / "results.json"
-    published = pipeline_environment(data_dir)["PUBLISHED_PATH"]
+    if postgres:
+        settings = work / "postgres.json"
+        settings.write_text(json.dumps(postgres))
+        target = ["--postgres", str(settings)]
+    else:
+        target = ["--published", pipeline_environment(data_dir)["PUBLISHED_PATH"]]
     reader = subprocess.Popen(
-        [sys.executable, "-m", "tests.published_reader", "--published", published,
+        [sys.executable, "-m", "tests.published_reader", *target,
          "--stop", str(stop), "--out", str(results)],
         cwd=REPO_ROOT,
     )  # fmt: skip

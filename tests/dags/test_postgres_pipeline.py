@@ -5,11 +5,14 @@ generated with the same arguments, so the same landed files): a daily run with n
 approved model, the monthly training, the next business day's run that scores;
 against a database of its own on the session's PostgreSQL server. Checks that every
 task succeeded, that the marts, scores, mart checks and the publication are in
-PostgreSQL, and that each mart holds as many rows as the DuckDB run's.
+PostgreSQL, and that each mart holds as many rows as the DuckDB run's. A BI reader
+queries the ``published`` schema throughout the three runs (tests/published_reader.py):
+no query may fail, and each must see one publication whole (its record and two marts).
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
@@ -23,7 +26,8 @@ from tests.conftest import (
     FIRST_RUN_DATE,
     RUN_DATE,
     pipeline_environment,
-    prepare_tiny_bank,
+    prepare_bank,
+    reading_the_published_copy,
     run_command,
     table_counts,
 )
@@ -45,17 +49,24 @@ def postgres_run(
     warehouse = create_database(postgres_server, "pipeline_on_postgres")
     data_dir = tmp_path_factory.mktemp("bank_on_postgres")
     env = pipeline_environment(data_dir) | warehouse | {"WAREHOUSE_TARGET": "postgres"}
-    airflow = prepare_tiny_bank(data_dir, env)
-    run_command([airflow, "dags", "test", DAILY, FIRST_RUN_DATE], env)
-    pg = psycopg2.connect(**connect_kwargs(warehouse))
-    try:
+    airflow = prepare_bank(data_dir, env)
+    reader = reading_the_published_copy(data_dir, data_dir.parent / "postgres_reader", warehouse)
+    with reader as reads:
+        run_command([airflow, "dags", "test", DAILY, FIRST_RUN_DATE], env)
+        pg = psycopg2.connect(**connect_kwargs(warehouse))
         with pg.cursor() as cur:
             cur.execute("select count(*) from scores.customer_scores")
             (scores_before_training,) = cur.fetchone()
         pg.rollback()
         run_command([airflow, "dags", "test", TRAINING, FIRST_RUN_DATE], env)
         run_command([airflow, "dags", "test", DAILY, RUN_DATE], env)
-        yield {"env": env, "pg": pg, "scores_before_training": scores_before_training}
+    try:
+        yield {
+            "env": env,
+            "pg": pg,
+            "scores_before_training": scores_before_training,
+            "reader": json.loads(reads.read_text()),
+        }
     finally:
         pg.close()
 
@@ -163,3 +174,52 @@ def test_the_marts_and_scores_match_the_duckdb_run(postgres_run: dict, pipeline_
     }
     assert counts == expected_counts
     assert [rounded(pg_rows(postgres_run, query)) for query in PARITY_QUERIES] == expected
+
+
+def published_figures(con: duckdb.DuckDBPyConnection) -> list:
+    """What the reader's query returns, from a DuckDB published copy."""
+    from tests.published_reader import DUCKDB_RELATIONS, snapshot
+
+    return snapshot(con, DUCKDB_RELATIONS)[1:]
+
+
+def test_bi_readers_saw_whole_publications(postgres_run: dict, pipeline_run: dict) -> None:
+    reader = postgres_run["reader"]
+    assert reader["errors"] == []
+    reads = reader["seen"]["postgres"]
+    first, last = (
+        run_id
+        for (run_id,) in airflow_rows(
+            postgres_run["env"],
+            "select run_id from dag_run where dag_id = ? order by logical_date",
+            [DAILY],
+        )
+    )
+    assert {run_id for run_id, *_ in reads} == {first, last}, "both publications were read"
+    # each publication's figures, from the DuckDB run of the same bank and dates
+    before, after = pipeline_run["before_next_day"], pipeline_run["data_dir"]
+    expected = {}
+    for run_id, bank in ((first, before), (last, after)):
+        published = pipeline_environment(bank)["PUBLISHED_PATH"]
+        with duckdb.connect(published, read_only=True) as con:
+            expected[run_id] = rounded([tuple(published_figures(con))])
+    mixed = [read for read in reads if rounded([tuple(read[1:])]) != expected[read[0]]]
+    assert mixed == [], f"{len(mixed)} of {len(reads)} reads saw two publications at once"
+
+
+def test_the_published_schema_holds_the_marts_for_bi(postgres_run: dict) -> None:
+    marts = pg_rows(
+        postgres_run,
+        "select table_name from information_schema.tables where table_schema = 'marts'",
+    )
+    for (table,) in marts:
+        [(in_marts,)] = pg_rows(postgres_run, f'select count(*) from marts."{table}"')
+        [(published, readable)] = pg_rows(
+            postgres_run,
+            f'select (select count(*) from published."{table}"),'
+            " has_table_privilege('bi_reader', %s, 'select')",
+            [f'published."{table}"'],
+        )
+        assert (published, readable) == (in_marts, True), table
+    [(run_id,)] = pg_rows(postgres_run, "select run_id from published.publication")
+    assert run_id == daily_run_id(postgres_run["env"])
