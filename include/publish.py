@@ -22,11 +22,15 @@ passed. The DAG already stops before ``publish_for_bi`` when validation fails;
 the gate also holds when the task is run by hand or validation was marked
 successful, so the published copy stays at the last good version.
 
-On ``WAREHOUSE_TARGET=postgres`` nothing is copied: BI reads the marts in place
-(role ``bi_reader``, granted by dbt), and PostgreSQL has no writer lock to keep
-readers away from. After the same gate, the publication (run id, time) is
-recorded in ``audit.publications``: the marts a BI reader sees are those of the
-latest publication's run (dbt rebuilt them in this run, before the gate).
+On ``WAREHOUSE_TARGET=postgres`` the same happens inside the database: after the same
+gate, one transaction copies the marts and the publication record into a new schema
+and renames it to ``published`` in place of the previous one (PostgreSQL's DDL is
+transactional). BI tools (role ``bi_reader``) read ``published``: a query sees the
+publication before the swap or the one after, never one new and one old mart, which
+reading ``marts`` in place would show while dbt rebuilds them. A query already running
+holds its tables until it ends (the swap waits for it); one issued during the swap
+waits for the commit and then reads the new tables. ``audit.publications`` lists every
+publication.
 """
 
 from __future__ import annotations
@@ -53,7 +57,10 @@ RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
 PARQUET_DIR = "parquet"
 PUBLICATION_TABLE = "publication"
-# PostgreSQL: one row per publication of the marts served in place.
+# PostgreSQL: the schema BI reads, its next version while it is written, who may read
+# it, and one row per publication.
+POSTGRES_PUBLISHED_SCHEMA = "published"
+POSTGRES_READERS = ("analyst", "bi_reader")
 PUBLICATIONS_TABLE = f"{AUDIT_SCHEMA}.publications"
 
 
@@ -186,29 +193,46 @@ def _check_gate(con: Session, run_id: str) -> None:
         )
 
 
-def record_publication(settings: Settings, run_id: str, require_validation: bool = True) -> dict:
-    """PostgreSQL: after the gate, record that the marts of ``run_id`` are published
-    in place (``audit.publications``); returns the record and the marts' row counts."""
+def publish_in_postgres(settings: Settings, run_id: str, require_validation: bool = True) -> dict:
+    """PostgreSQL: after the gate, swap in a new ``published`` schema holding a copy of the
+    marts and the publication record, in one transaction; returns the record and the row
+    counts."""
     published_at = utc_now()
+    schema, next_schema = POSTGRES_PUBLISHED_SCHEMA, f"{POSTGRES_PUBLISHED_SCHEMA}_next"
+    readers = ", ".join(POSTGRES_READERS)
     with session(settings.postgres) as con:
         if require_validation:
             _check_gate(con, run_id)
         tables = [name for (name,) in con.fetchall(_PUBLISHED_TABLES_SQL, [PUBLISHED_SCHEMAS[0]])]
-        row_counts = {
-            f"{PUBLISHED_SCHEMAS[0]}.{table}": con.fetchall(
-                f'select count(*) from {PUBLISHED_SCHEMAS[0]}."{table}"'
-            )[0][0]
-            for table in tables
-        }
         with con.transaction():
+            con.execute(f"drop schema if exists {next_schema} cascade")
+            con.execute(f"create schema {next_schema}")
+            for table in tables:
+                con.execute(
+                    f'create table {next_schema}."{table}" as '
+                    f'select * from {PUBLISHED_SCHEMAS[0]}."{table}"'
+                )
+            con.execute(
+                f"create table {next_schema}.{PUBLICATION_TABLE} as "
+                "select cast(? as varchar) as run_id, cast(? as timestamp) as published_at",
+                [run_id, published_at],
+            )
+            con.execute(f"grant usage on schema {next_schema} to {readers}")
+            con.execute(f"grant select on all tables in schema {next_schema} to {readers}")
+            con.execute(f"drop schema if exists {schema} cascade")
+            con.execute(f"alter schema {next_schema} rename to {schema}")
             con.execute(
                 f"create table if not exists {PUBLICATIONS_TABLE}"
                 " (run_id varchar, published_at timestamp)"
             )
             con.execute(f"insert into {PUBLICATIONS_TABLE} values (?, ?)", [run_id, published_at])
+            row_counts = {
+                f"{schema}.{table}": con.fetchall(f'select count(*) from {schema}."{table}"')[0][0]
+                for table in tables
+            }
     return {
-        "published_in": f"{settings.postgres} (schema marts, role bi_reader)",
-        "publication_table": PUBLICATIONS_TABLE,
+        "published_in": f"{settings.postgres} (schema {schema}, roles {readers})",
+        "publication_table": f"{schema}.{PUBLICATION_TABLE}",
         "published_at": published_at.isoformat(),
         "tables": row_counts,
     }
@@ -216,13 +240,13 @@ def record_publication(settings: Settings, run_id: str, require_validation: bool
 
 def publish_marts(settings: Settings, run_id: str, require_validation: bool = True) -> dict:
     """Write the marts as a DuckDB copy and as Parquet into a new release and make it current
-    (on PostgreSQL: :func:`record_publication` instead).
+    (on PostgreSQL: :func:`publish_in_postgres` instead).
 
     Raises :class:`PublishRefusedError` (publishing nothing) unless the run's
     marts passed validation; ``require_validation=False`` is for tools and tests.
     """
     if settings.on_postgres:
-        return record_publication(settings, run_id, require_validation)
+        return publish_in_postgres(settings, run_id, require_validation)
     target = settings.published_path
     root = publication_root(settings)
     releases = root / RELEASES_DIR
