@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import dag, task
+from airflow.sdk import BaseOperator, dag, task
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
@@ -75,13 +75,16 @@ DBT_OPERATOR_ARGS = {
 
 
 def dbt_task_group(
-    group_id: str, select: list[str] | None = None, exclude: list[str] | None = None
+    group_id: str,
+    after: BaseOperator,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
 ) -> DbtTaskGroup:
     """A cosmos task group over part of the project, rendered from the pre-built manifest.
 
     One task per dbt node, in the writer pool. A test over two models
     (relationships) becomes its own task, run once both models exist. Unit tests
-    are left out (PRODUCTION_EXCLUDE).
+    are left out (PRODUCTION_EXCLUDE). Runs after the task ``after``.
     """
     group = DbtTaskGroup(
         group_id=group_id,
@@ -97,7 +100,10 @@ def dbt_task_group(
         ),
         operator_args=DBT_OPERATOR_ARGS,
     )
-    return watch_after_the_build(group) if WATCHER else group
+    if WATCHER:
+        return watch_after_the_build(group, after)
+    after >> group
+    return group
 
 
 @dag(
@@ -124,8 +130,6 @@ def customer_operations_daily() -> None:
         summary = load_into_warehouse(load_settings(), date.fromisoformat(ds), run_id)
         return summary.as_dict()
 
-    transform = dbt_task_group("transform", exclude=["tag:needs_scores"])
-
     @task(**WRITER_TASK_ARGS)
     def validate_marts(run_id: str) -> dict:
         """GX checks on the marts; a failure stops the run. Run again once the score marts
@@ -143,12 +147,10 @@ def customer_operations_daily() -> None:
 
         return run_scoring(load_settings(), date.fromisoformat(ds), run_id)
 
-    scored_marts = dbt_task_group("scored_marts", select=["tag:needs_scores"])
-
     @task(**WRITER_TASK_ARGS)
     def publish_for_bi(run_id: str) -> dict:
-        """Swap in a fresh read-only copy of the marts for BI readers (on PostgreSQL:
-        record the publication of the marts served in place)."""
+        """Swap in a fresh read-only copy of the marts for BI readers (on PostgreSQL: a
+        copy swapped in as schema published)."""
         from include.publish import publish_marts
 
         return publish_marts(load_settings(), run_id)
@@ -161,12 +163,13 @@ def customer_operations_daily() -> None:
 
         return str(write_report(load_settings(), run_id))
 
+    load = load_landing_files()
+    transform = dbt_task_group("transform", after=load, exclude=["tag:needs_scores"])
+    scores = score_customers()
+    transform >> validate_marts() >> scores
+    scored_marts = dbt_task_group("scored_marts", after=scores, select=["tag:needs_scores"])
     (
-        load_landing_files()
-        >> transform
-        >> validate_marts()
-        >> score_customers()
-        >> scored_marts
+        scored_marts
         >> validate_marts.override(task_id="validate_scored_marts")()
         >> publish_for_bi()
         >> write_run_report()

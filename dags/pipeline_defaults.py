@@ -14,7 +14,7 @@ from include.config import Settings, load_settings
 from include.warehouse import WRITER_POOL
 
 if TYPE_CHECKING:
-    from airflow.sdk import TaskGroup
+    from airflow.sdk import BaseOperator, TaskGroup
 
 
 def default_args(settings: Settings) -> dict:
@@ -98,22 +98,36 @@ def dbt_execution_mode(environ: dict[str, str] | None = None) -> str:
     return mode
 
 
-def watch_after_the_build(group: TaskGroup) -> TaskGroup:
-    """Start a watcher task group's sensors once its `dbt build` (the producer) has ended.
+def watch_after_the_build(group: TaskGroup, after: BaseOperator) -> TaskGroup:
+    """Start a watcher task group's sensors once its `dbt build` (the producer) has ended,
+    and only when the task before the group (``after``) succeeded.
 
     Cosmos starts the first sensors of a task group beside the producer, to show each
     node as dbt finishes it. Here every task of the group is in the one-slot writer
     pool, so the producer holds the slot for the whole build and no sensor could run
     meanwhile anyway; and where tasks run one after the other (``airflow dags test``)
     a sensor started first would wait for a producer that never starts. So the root
-    sensors run after the producer, whatever its outcome ("all_done"): a node that
-    failed fails its task, which on retry runs dbt for that node alone (cosmos's
-    fallback), and a retried producer skips so the sensors fall back the same way.
+    sensors run after the producer, whatever its outcome: a node that failed fails its
+    task, which on retry runs dbt for that node alone (cosmos's fallback), and a
+    retried producer skips so the sensors fall back the same way. They also wait for
+    ``after`` and need one success among the two ("all_done_min_one_success"): when
+    ``after`` failed (a refused landing file), the producer never ran and neither do
+    they, instead of each falling back to building its node on yesterday's data.
     """
     tasks = list(group.iter_tasks())
     producers = [task for task in tasks if task.task_id.endswith(".dbt_producer_watcher")]
     if not producers:
         return group
+    (producer,) = producers
+    in_group = {task.task_id for task in tasks}
+    after >> producer
+    for task in tasks:
+        if task is producer or task.task_id in producer.downstream_task_ids:
+            continue
+        if not set(task.upstream_task_ids) & in_group:
+            [after, producer] >> task
+            task.trigger_rule = "all_done_min_one_success"
+    return group
     (producer,) = producers
     in_group = {task.task_id for task in tasks}
     for task in tasks:

@@ -102,12 +102,18 @@ def test_dbt_runs_once_per_group_and_every_model_keeps_its_own_task(dag_bag) -> 
         ids = {t.task_id for t in in_group}
         sensors = [t for t in in_group if t is not producer and t.task_type != "EmptyOperator"]
         assert sensors
+        (before,) = set(producer.upstream_task_ids) - ids
         for sensor in sensors:
             upstream_in_group = set(sensor.upstream_task_ids) & ids
-            # the first sensors wait for the build to end, whatever its outcome
+            # the first sensors wait for the build to end, whatever its outcome, but run
+            # only if the task before the group succeeded (else the producer never ran)
             if upstream_in_group == {producer.task_id}:
-                assert sensor.trigger_rule == "all_done", sensor.task_id
+                assert sensor.trigger_rule == "all_done_min_one_success", sensor.task_id
+                assert before in sensor.upstream_task_ids, sensor.task_id
             assert upstream_in_group, f"{sensor.task_id} could start before the build"
+    assert dag.get_task("transform.dbt_producer_watcher").upstream_task_ids == {
+        "load_landing_files"
+    }
     task_ids = set(dag.task_ids)
     for name in ("stg_core_banking__balances", "fct_customer_months", "mart_customer_360"):
         assert any(
