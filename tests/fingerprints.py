@@ -25,9 +25,13 @@ def fingerprint(
 
 
 def schema_fingerprints(
-    con: duckdb.DuckDBPyConnection, schema: str, ignored_columns: Iterable[str] = ()
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    ignored_columns: Iterable[str] = (),
+    score_date: str | None = None,
 ) -> dict[str, tuple[int, str]]:
-    """Fingerprint of every table and view of ``schema``, without ``ignored_columns``."""
+    """Fingerprint of every table and view of ``schema``, without ``ignored_columns``; with
+    ``score_date``, of a table with a ``score_date`` column only its rows of that date."""
     ignored = set(ignored_columns)
     columns: dict[str, list[str]] = {}
     for table, column in con.execute(
@@ -38,7 +42,13 @@ def schema_fingerprints(
     ).fetchall():
         if column not in ignored:
             columns.setdefault(table, []).append(f'"{column}"')
-    return {table: fingerprint(con, f'{schema}."{table}"', kept) for table, kept in columns.items()}
+
+    def relation(table: str) -> str:
+        if score_date and '"score_date"' in columns[table]:
+            return f"(select * from {schema}.\"{table}\" where score_date = date '{score_date}')"
+        return f'{schema}."{table}"'
+
+    return {table: fingerprint(con, relation(table), kept) for table, kept in columns.items()}
 
 
 # Columns that say when or by which run a row was loaded, scored or measured: a re-run,
@@ -51,13 +61,15 @@ WAREHOUSE_LAYERS = ("raw", "staging", "intermediate", "marts", "scores")
 
 
 def warehouse_fingerprints(
-    warehouse: str, ignored_columns: Iterable[str] = RUN_STAMPS
+    warehouse: str, ignored_columns: Iterable[str] = RUN_STAMPS, score_date: str | None = None
 ) -> dict[str, dict[str, tuple[int, str]]]:
     """Fingerprints of every table of every layer (the load registry apart: it records
-    runs, not data)."""
+    runs, not data). With ``score_date``, scores of that date only: a re-run of an earlier
+    date rewrites that date's scores with what is known now, which a first run did not know."""
     with duckdb.connect(warehouse, read_only=True) as con:
         hashes = {
-            schema: schema_fingerprints(con, schema, ignored_columns) for schema in WAREHOUSE_LAYERS
+            schema: schema_fingerprints(con, schema, ignored_columns, score_date)
+            for schema in WAREHOUSE_LAYERS
         }
     hashes["raw"].pop("_load_registry", None)
     return hashes

@@ -5,16 +5,10 @@ throwaway AIRFLOW_HOME and warehouse."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import suppress
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +16,7 @@ import duckdb
 import pytest
 
 from include.config import REPO_ROOT
+from tests.airflow_services import airflow, dag_parsed, running_services, services_log_dir, wait_for
 from tests.conftest import pipeline_environment, run_command
 
 RUN_DATE = "2025-04-30"
@@ -103,10 +98,6 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def airflow() -> str:
-    return str(Path(sys.executable).with_name("airflow"))
-
-
 def alerts(env: dict[str, str], dag_id: str) -> list[tuple]:
     path = Path(env["WAREHOUSE_PATH"])
     if not path.exists():
@@ -154,66 +145,11 @@ def test_a_failing_task_records_one_alert_per_failed_try_and_one_for_the_run(
     assert "ALERT not written" not in log
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def airflow_services(airflow_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """The API server (tasks and callbacks report to it), the scheduler (LocalExecutor; it
-    checks deadlines) and the DAG processor, each in a process group of its own; always
-    stopped."""
-    port = free_port()
-    env = airflow_env | {
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-        "AIRFLOW__CORE__PARALLELISM": "2",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-    }
-    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "services"
-    logs.mkdir(parents=True, exist_ok=True)
-    services = []
-    try:
-        for name in ("api-server", "scheduler", "dag-processor"):
-            with (logs / f"{name}.log").open("w") as out:
-                services.append(
-                    subprocess.Popen(
-                        [airflow(), name],
-                        env=env,
-                        cwd=REPO_ROOT,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+    """The API server, the scheduler (it checks deadlines) and the DAG processor."""
+    with running_services(airflow_env) as env:
         yield env
-    finally:
-        for process in services:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for process in services:
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-
-def wait_for(check, timeout: float, what: str, logs: Path):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if found := check():
-            return found
-        time.sleep(2)
-    tails = "\n".join(
-        f"--- {log.name}\n{log.read_text()[-3000:]}" for log in sorted(logs.glob("*.log"))
-    )
-    pytest.fail(f"no {what} after {timeout:.0f} s\n{tails}")
 
 
 # Run by hand (`bin/test -m scheduler`), not in CI: on a loaded machine the late probe task
@@ -222,20 +158,15 @@ def wait_for(check, timeout: float, what: str, logs: Path):
 @pytest.mark.scheduler
 def test_a_run_past_its_deadline_records_an_alert(airflow_services: dict[str, str]) -> None:
     env = airflow_services
-    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "services"
-
-    def parsed() -> bool:
-        listed = subprocess.run(
-            [airflow(), "dags", "list", "-o", "plain"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return "deadline_probe" in listed.stdout
+    logs = services_log_dir(env)
 
     # bounded waits for the scheduler's work, generous for a busy machine (CI on two workers)
-    wait_for(parsed, 300, "deadline_probe parsed by the DAG processor", logs)
+    wait_for(
+        lambda: dag_parsed(env, "deadline_probe"),
+        300,
+        "deadline_probe parsed by the DAG processor",
+        logs,
+    )
     run_command([airflow(), "dags", "trigger", "deadline_probe"], env)
     rows = wait_for(lambda: alerts(env, "deadline_probe"), 300, "deadline alert", logs)
     ((level, event, task_id, _, try_number, reason, log_url),) = rows
