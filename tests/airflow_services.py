@@ -1,7 +1,7 @@
 """Airflow's services for tests that need the scheduler (run by hand: ``-m scheduler``).
 
 ``running_services(env, names)`` starts the API server (tasks and callbacks report to
-it), the scheduler (LocalExecutor), the DAG processor and, when asked, the triggerer,
+it; the others start once it answers), the scheduler (LocalExecutor), the DAG processor and, when asked, the triggerer,
 each in a process group of its own with its log under ``AIRFLOW_HOME/logs/services``,
 and always stops them. ``wait_for`` polls a check with a bound and shows the services'
 logs when it runs out.
@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -70,6 +72,8 @@ def running_services(
                         start_new_session=True,
                     )
                 )
+            if name == "api-server":  # tasks report to it from their first second
+                wait_for(lambda: api_answers(port), 180, "answer from the API server", logs)
         yield env
     finally:
         for process in services:
@@ -82,6 +86,16 @@ def running_services(
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def api_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5):
+            return True
+    except urllib.error.HTTPError:  # it answers, if only to refuse
+        return True
+    except OSError:  # not listening yet
+        return False
 
 
 def wait_for(check: Callable, timeout: float, what: str, logs: Path, every: float = 2):
