@@ -107,12 +107,14 @@ def watch_after_the_build(group: TaskGroup, after: BaseOperator) -> TaskGroup:
     pool, so the producer holds the slot for the whole build and no sensor could run
     meanwhile anyway; and where tasks run one after the other (``airflow dags test``)
     a sensor started first would wait for a producer that never starts. So the root
-    sensors run after the producer, whatever its outcome: a node that failed fails its
-    task, which on retry runs dbt for that node alone (cosmos's fallback), and a
-    retried producer skips so the sensors fall back the same way. They also wait for
-    ``after`` and need one success among the two ("all_done_min_one_success"): when
-    ``after`` failed (a refused landing file), the producer never ran and neither do
-    they, instead of each falling back to building its node on yesterday's data.
+    sensors run after the producer, whether it succeeded or skipped: a node that failed
+    fails its task, which on retry runs dbt for that node alone (cosmos's fallback), and
+    a producer on its second try (a retry, a cleared run, a backfill reprocessing a date)
+    skips, so the sensors fall back the same way. They also wait for ``after``
+    ("none_failed_min_one_success" over the two): when ``after`` failed (a refused
+    landing file), the producer never ran and neither do they, instead of each building
+    its node on yesterday's data. ("all_done_min_one_success" would skip them after a
+    skipped producer: a re-run that rebuilds nothing and reports success.)
     """
     tasks = list(group.iter_tasks())
     producers = [task for task in tasks if task.task_id.endswith(".dbt_producer_watcher")]
@@ -126,7 +128,7 @@ def watch_after_the_build(group: TaskGroup, after: BaseOperator) -> TaskGroup:
             continue
         if not set(task.upstream_task_ids) & in_group:
             [after, producer] >> task
-            task.trigger_rule = "all_done_min_one_success"
+            task.trigger_rule = "none_failed_min_one_success"
     return group
     (producer,) = producers
     in_group = {task.task_id for task in tasks}
