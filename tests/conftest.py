@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -59,6 +61,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(
         key=lambda item: PIPELINE_ORDER.get(item.nodeid.split("::", 1)[0], len(PIPELINE_ORDER))
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """With SUITE_CPU_LOG set, append each test's wall and CPU seconds (this process and
+    the commands it waited for, fixtures included) to that file as JSON lines: where the
+    suite's time goes, since CI is bounded by two cores' CPU, not by wall time alone."""
+    log = os.environ.get("SUITE_CPU_LOG")
+    if not log:
+        return (yield)
+    started = time.monotonic()
+    before = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    try:
+        return (yield)
+    finally:
+        after = [
+            resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        ]
+        own, children = (
+            (a.ru_utime + a.ru_stime) - (b.ru_utime + b.ru_stime) for a, b in zip(after, before)
+        )
+        entry = {
+            "test": item.nodeid, "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "wall": round(time.monotonic() - started, 2),
+            "cpu_self": round(own, 2), "cpu_children": round(children, 2),
+        }  # fmt: skip
+        with open(log, "a") as out:
+            out.write(json.dumps(entry) + "\n")
 
 
 def run_command(
