@@ -34,6 +34,7 @@ from expectations.runner import (
 from expectations.warehouse_source import session_source
 from include.audit import ensure_audit_schema, record_check
 from include.config import Settings
+from include.crash_points import crash_point
 from include.warehouse import Session, session, warehouse_location
 
 MARTS_SCHEMA = "marts"
@@ -122,6 +123,7 @@ def validate_marts(
             runs.append(run_suite(context, mart_distributions.build_distribution_suite(), shares))
         ensure_audit_schema(con)
         _record(con, runs, run_id, [] if allow_missing else missing)
+    crash_point("validate_marts:results_recorded")
     reports = [str(write_report(run, settings.reports_path, run_id)) for run in runs]
     publish_data_docs(Path(settings.reports_path), run_id)
     failed = [run for run in runs if not run.success]

@@ -45,6 +45,7 @@ import duckdb
 
 from include.audit import AUDIT_SCHEMA, VALIDATION_RUNS_TABLE, ensure_audit_schema, utc_now
 from include.config import Settings
+from include.crash_points import crash_point
 from include.warehouse import Session, connect, session
 
 PUBLISHED_SCHEMAS = ("marts",)
@@ -269,6 +270,7 @@ def publish_marts(settings: Settings, run_id: str, require_validation: bool = Tr
             raise
         con.execute("detach published")
         staging.rename(release)
+        crash_point("publish_for_bi:release_written")
         _replace_symlink(root / CURRENT_LINK, f"{RELEASES_DIR}/{release.name}")
         stable_target = f"{CURRENT_LINK}/{target.name}"
         if not (target.is_symlink() and os.readlink(target) == stable_target):

@@ -41,6 +41,7 @@ from expectations.landing import run_landing_suites
 from expectations.runner import SuiteRun, gx_context, write_report
 from include.audit import record_check, utc_now
 from include.config import Settings
+from include.crash_points import crash_point
 from include.landing.entities import Entity, load_order
 from include.warehouse import connect, transaction
 from loading.discovery import Discovery, LandedFile, discover_new_files
@@ -580,6 +581,7 @@ def load_landing(
                 files = [landed for landed in to_load if landed.entity == entity]
                 if files:
                     load_entity(con, context, entity, files, settings, run_id, summary, batch_rows)
+                    crash_point("load_landing_files:entity_loaded")
             drop_work_schema(con)
         _supersede(con, summary)
         summary.files_reconciled = reconcile(con, run_id)

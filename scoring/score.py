@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from include.config import Settings
+from include.crash_points import crash_point
 from include.warehouse import warehouse_location
 from scoring import model_store, warehouse_io
 from scoring.churn_model import risk_bands
@@ -147,6 +148,7 @@ def score_customers(
     written = warehouse_io.write_scores(
         warehouse_location(settings), score_date, scores, band_names
     )
+    crash_point("score_customers:scores_written")
 
     report = drift_report(references_from_dict(metadata["drift_references"]), current)
     drift = report.assign(
