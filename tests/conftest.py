@@ -25,8 +25,10 @@ from tests.postgres_server import PostgresUnavailable, running_postgres
 
 # Test files that read one pipeline run (made by a session fixture): pytest-xdist sends
 # each group to one worker, so each run is made once per test run, and runs the groups
-# first, as they take longest, each in the order listed here (the crash test needs the
-# shared DuckDB run, which the other worker makes meanwhile). Every other file is one
+# first, as they take longest, each in the order listed here. The two groups split the
+# long fixtures about evenly between two workers: the shared DuckDB run and its readers
+# with the resource faults, against the PostgreSQL run and the crash chain (which
+# needs the shared run: the other worker makes it meanwhile). Every other file is one
 # unit too (module fixtures run once).
 PIPELINE_GROUPS = {
     "tests/benchmarks/test_benchmark_command.py": "duckdb_pipeline",
@@ -34,9 +36,9 @@ PIPELINE_GROUPS = {
     "tests/dags/test_hostile_values.py": "duckdb_pipeline",
     "tests/dags/test_published_copy.py": "duckdb_pipeline",
     "tests/reporting/test_report_in_browser.py": "duckdb_pipeline",
+    "tests/dags/test_resource_faults.py": "duckdb_pipeline",
     "tests/dags/test_postgres_pipeline.py": "second_pipeline",
     "tests/dags/test_crash_recovery.py": "second_pipeline",
-    "tests/dags/test_resource_faults.py": "second_pipeline",
     "tests/dags/test_month_of_dirty_days.py": "month_of_dirty_days",
 }
 PIPELINE_ORDER = {path: rank for rank, path in enumerate(PIPELINE_GROUPS)}
