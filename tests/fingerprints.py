@@ -73,3 +73,9 @@ def warehouse_fingerprints(
         }
     hashes["raw"].pop("_load_registry", None)
     return hashes
+
+
+def published_fingerprints(published: str) -> dict[str, tuple[int, str]]:
+    """Fingerprints of the marts of a published DuckDB copy (its stable path)."""
+    with duckdb.connect(published, read_only=True) as con:
+        return schema_fingerprints(con, "marts", RUN_STAMPS)

@@ -26,13 +26,12 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import duckdb
 import pytest
 
 from benchmarks.run import copy_bank
 from include.crash_points import CRASH_POINT_VARIABLE
 from tests.conftest import RUN_DATE, pipeline_environment, run_command
-from tests.fingerprints import RUN_STAMPS, schema_fingerprints, warehouse_fingerprints
+from tests.fingerprints import published_fingerprints, warehouse_fingerprints
 
 DAILY = "customer_operations_daily"
 ATTEMPT_TIMEOUT_SECONDS = 600
@@ -89,11 +88,6 @@ def run_and_kill_inside(airflow: str, env: dict[str, str], point: CrashPoint) ->
     assert returncode == -signal.SIGKILL, f"{point}: not killed (exit {returncode})\n{log[-3000:]}"
     assert started in log and ended not in log, f"{point}: not killed inside the task"
     return log
-
-
-def published_fingerprints(published: str) -> dict[str, tuple[int, str]]:
-    with duckdb.connect(published, read_only=True) as con:
-        return schema_fingerprints(con, "marts", RUN_STAMPS)
 
 
 @pytest.fixture(scope="module")

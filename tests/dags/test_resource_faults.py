@@ -1,5 +1,5 @@
-"""Resource faults in the dbt build fail the task clearly, leave the warehouse whole, and
-the next run recovers.
+"""Resource faults in the dbt build and the publication fail the task clearly, leave the
+warehouse and the published copy whole, and the next run recovers.
 
 On a copy of the shared run's bank (its last date done), the daily DAG's dbt build
 (the task ``transform.dbt_producer_watcher``, through ``airflow tasks test``) runs
@@ -15,7 +15,11 @@ three times:
 After each failure the task is up for retry, an alert in ``audit.alerts`` names the
 task and the cause, and every table of every layer still equals the clean run's
 (content hashes), so readers and the next run see a whole warehouse; after the
-recovery too. Mounting needs root (as in CI); elsewhere the test is skipped, saying so.
+recovery too. Then the publication (``publish_for_bi``) runs with the published folder
+on a file system with 64 KiB to spare: it fails with "No space left on device", leaves
+no partial release behind, and the current publication stays as it was, readable and
+equal to the clean run's; once the file system is grown it publishes a new release.
+Mounting needs root (as in CI); elsewhere the test is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -31,18 +35,21 @@ import pytest
 from benchmarks.run import copy_bank
 from include.config import REPO_ROOT
 from tests.conftest import RUN_DATE, pipeline_environment
-from tests.fingerprints import warehouse_fingerprints
+from tests.fingerprints import published_fingerprints, warehouse_fingerprints
 
 DAILY = "customer_operations_daily"
 PRODUCER = "transform.dbt_producer_watcher"
 MEMORY_CAP = "30MB"
+PUBLISH = "publish_for_bi"
 DISK_HEADROOM_BYTES = 192 * 1024  # free space beside the warehouse file on the small disk
+PUBLICATION_HEADROOM_BYTES = 64 * 1024  # free space beside the publications on theirs
 
 
-def run_producer(airflow: str, env: dict[str, str]) -> str:
-    """The dbt build task of the daily DAG through ``airflow tasks test``; its output."""
+def run_task(airflow: str, env: dict[str, str], task_id: str = PRODUCER) -> str:
+    """A task of the daily DAG (by default its dbt build) through ``airflow tasks test``,
+    in the date's run; its output."""
     result = subprocess.run(
-        [airflow, "tasks", "test", DAILY, PRODUCER, RUN_DATE],
+        [airflow, "tasks", "test", DAILY, task_id, RUN_DATE],
         env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     return result.stdout + result.stderr
@@ -63,6 +70,44 @@ def mount_small_disk(mount_point: Path, size_bytes: int) -> None:
     )
 
 
+def folder_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if not path.is_symlink())
+
+
+def publication_state(published: Path) -> dict:
+    """What a reader of the published folder sees: the current release, the releases on
+    disk (a partial one would be listed) and the current copy's fingerprints."""
+    root = published.parent
+    return {
+        "current": os.readlink(root / "current"),
+        "releases": sorted(path.name for path in (root / "releases").iterdir()),
+        "fingerprints": published_fingerprints(str(published)),
+    }
+
+
+def publication_on_a_full_disk(airflow: str, env: dict[str, str], mount_point: Path) -> dict:
+    """The publication with the published folder on a file system too small for another
+    release, then after it grew: each output and the publication's state after it."""
+    source = Path(env["PUBLISHED_PATH"]).parent
+    mount_small_disk(mount_point, folder_bytes(source) + PUBLICATION_HEADROOM_BYTES)
+    try:
+        shutil.copytree(source, mount_point / source.name, symlinks=True)
+        published = mount_point / source.name / Path(env["PUBLISHED_PATH"]).name
+        publish_env = env | {"PUBLISHED_PATH": str(published)}
+        before = publication_state(published)
+        full = run_task(airflow, publish_env, PUBLISH)
+        after_full = publication_state(published)
+        subprocess.run(["mount", "-o", "remount,size=512m", str(mount_point)], check=True)
+        grown = run_task(airflow, publish_env, PUBLISH)
+        after_grown = publication_state(published)
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
+    return {
+        "before": before, "full": full, "after_full": after_full,
+        "grown": grown, "after_grown": after_grown,
+    }  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def faults(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     if os.geteuid() != 0:
@@ -73,7 +118,7 @@ def faults(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict
     airflow = pipeline_run["airflow"]
     clean = warehouse_fingerprints(pipeline_run["env"]["WAREHOUSE_PATH"])
 
-    out_of_memory = run_producer(airflow, env | {"WAREHOUSE_MEMORY_LIMIT": MEMORY_CAP})
+    out_of_memory = run_task(airflow, env | {"WAREHOUSE_MEMORY_LIMIT": MEMORY_CAP})
     after_out_of_memory = warehouse_fingerprints(env["WAREHOUSE_PATH"])
 
     disk = copy.parent / "small_disk"
@@ -83,11 +128,14 @@ def faults(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict
         on_disk = disk / warehouse.name
         shutil.copy2(warehouse, on_disk)
         small_disk_env = env | {"WAREHOUSE_PATH": str(on_disk)}
-        disk_full = run_producer(airflow, small_disk_env)
+        disk_full = run_task(airflow, small_disk_env)
         after_disk_full = warehouse_fingerprints(str(on_disk))
         subprocess.run(["mount", "-o", "remount,size=512m", str(disk)], check=True)
-        recovered = run_producer(airflow, small_disk_env)
+        recovered = run_task(airflow, small_disk_env)
         after_recovery = warehouse_fingerprints(str(on_disk))
+        publication = publication_on_a_full_disk(
+            airflow, small_disk_env, copy.parent / "small_publication_disk"
+        )
         recorded = alerts(str(on_disk))
     finally:
         subprocess.run(["umount", str(disk)], check=False)
@@ -95,6 +143,8 @@ def faults(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict
         "clean": clean, "out_of_memory": out_of_memory, "disk_full": disk_full,
         "recovered": recovered, "after_out_of_memory": after_out_of_memory,
         "after_disk_full": after_disk_full, "after_recovery": after_recovery, "alerts": recorded,
+        "publication": publication,
+        "clean_published": published_fingerprints(pipeline_run["env"]["PUBLISHED_PATH"]),
     }  # fmt: skip
 
 
@@ -114,7 +164,7 @@ def test_the_fault_fails_the_build_part_way_with_a_clear_message(
     in_audit = any(message in reason for reason in recorded)
     # a disk too full for the build may refuse the alert's row too: then the log keeps it
     assert in_audit or (fault == "disk_full" and "ALERT not written to audit.alerts" in output)
-    assert all(task == PRODUCER for _, task, _ in faults["alerts"])
+    assert all(task in (PRODUCER, PUBLISH) for _, task, _ in faults["alerts"])
 
 
 @pytest.mark.parametrize("state", ["after_out_of_memory", "after_disk_full", "after_recovery"])
@@ -125,3 +175,26 @@ def test_the_warehouse_stays_whole(faults: dict, state: str) -> None:
 def test_the_next_run_recovers(faults: dict) -> None:
     assert "new_state=success" in faults["recovered"]
     assert "Task failed" not in faults["recovered"]
+
+
+def test_a_full_disk_fails_the_publication_and_keeps_the_current_one(faults: dict) -> None:
+    publication = faults["publication"]
+    output = publication["full"]
+    assert "new_state=up_for_retry" in output and "No space left on device" in output
+    assert any(
+        task == PUBLISH and "No space left on device" in reason
+        for event, task, reason in faults["alerts"]
+        if event == "task_retry"
+    )
+    # no partial release left, the same release current, its copy whole
+    assert publication["after_full"] == publication["before"]
+    assert publication["before"]["fingerprints"] == faults["clean_published"]
+
+
+def test_the_publication_recovers_once_the_disk_has_room(faults: dict) -> None:
+    publication = faults["publication"]
+    assert "new_state=success" in publication["grown"]
+    after = publication["after_grown"]
+    assert after["current"] != publication["before"]["current"]
+    assert after["current"].split("/")[-1] in after["releases"]
+    assert after["fingerprints"] == faults["clean_published"]
