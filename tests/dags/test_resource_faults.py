@@ -19,7 +19,11 @@ recovery too. Then the publication (``publish_for_bi``) runs with the published 
 on a file system with 64 KiB to spare: it fails with "No space left on device", leaves
 no partial release behind, and the current publication stays as it was, readable and
 equal to the clean run's; once the file system is grown it publishes a new release.
-Mounting needs root (as in CI); elsewhere the test is skipped, saying so.
+And the load (``load_landing_files``) of the next business day, from the bank as it was
+before it, with the warehouse on a file system with 64 KiB to spare: it fails part-way
+(the first files committed) with the same message; once the file system is grown the
+next try loads the rest, and the raw layer equals the clean run's: nothing lost, nothing
+loaded twice. Mounting needs root (as in CI); elsewhere the test is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -41,8 +45,10 @@ DAILY = "customer_operations_daily"
 PRODUCER = "transform.dbt_producer_watcher"
 MEMORY_CAP = "30MB"
 PUBLISH = "publish_for_bi"
+LOAD = "load_landing_files"
 DISK_HEADROOM_BYTES = 192 * 1024  # free space beside the warehouse file on the small disk
 PUBLICATION_HEADROOM_BYTES = 64 * 1024  # free space beside the publications on theirs
+LOAD_HEADROOM_BYTES = 64 * 1024  # free space beside the warehouse file for the load
 
 
 def run_task(airflow: str, env: dict[str, str], task_id: str = PRODUCER) -> str:
@@ -108,10 +114,49 @@ def publication_on_a_full_disk(airflow: str, env: dict[str, str], mount_point: P
     }  # fmt: skip
 
 
+def needs_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting the small file systems of the disk-full cases needs root")
+
+
+@pytest.fixture(scope="module")
+def load_fault(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    needs_root()
+    copy = tmp_path_factory.mktemp("load_fault") / "bank"
+    copy_bank(pipeline_run["before_next_day"], copy)
+    env = pipeline_environment(copy)
+    warehouse = Path(env["WAREHOUSE_PATH"])
+    disk = copy.parent / "small_disk"
+    mount_small_disk(disk, warehouse.stat().st_size + LOAD_HEADROOM_BYTES)
+    try:
+        on_disk = disk / warehouse.name
+        shutil.copy2(warehouse, on_disk)
+        small_disk_env = env | {"WAREHOUSE_PATH": str(on_disk)}
+        full = run_task(pipeline_run["airflow"], small_disk_env, LOAD)
+        with duckdb.connect(str(on_disk), read_only=True) as con:
+            [(loaded_before_the_fault,)] = con.execute(
+                "select count(*) from raw._load_registry where status = 'loaded'"
+            ).fetchall()
+        subprocess.run(["mount", "-o", "remount,size=512m", str(disk)], check=True)
+        grown = run_task(pipeline_run["airflow"], small_disk_env, LOAD)
+        raw = warehouse_fingerprints(str(on_disk))["raw"]
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+    before_the_day = pipeline_environment(pipeline_run["before_next_day"])["WAREHOUSE_PATH"]
+    with duckdb.connect(before_the_day, read_only=True) as con:
+        [(loaded_before_the_day,)] = con.execute(
+            "select count(*) from raw._load_registry where status = 'loaded'"
+        ).fetchall()
+    return {
+        "full": full, "grown": grown, "raw": raw,
+        "files_committed_before_the_fault": loaded_before_the_fault - loaded_before_the_day,
+        "clean_raw": warehouse_fingerprints(pipeline_run["env"]["WAREHOUSE_PATH"])["raw"],
+    }  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def faults(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    if os.geteuid() != 0:
-        pytest.skip("mounting the small file system of the disk-full case needs root")
+    needs_root()
     copy = tmp_path_factory.mktemp("resource_faults") / "bank"
     copy_bank(pipeline_run["data_dir"], copy)
     env = pipeline_environment(copy)
@@ -198,3 +243,14 @@ def test_the_publication_recovers_once_the_disk_has_room(faults: dict) -> None:
     assert after["current"] != publication["before"]["current"]
     assert after["current"].split("/")[-1] in after["releases"]
     assert after["fingerprints"] == faults["clean_published"]
+
+
+def test_a_full_disk_fails_the_load_part_way_and_the_next_try_loads_the_rest(
+    load_fault: dict,
+) -> None:
+    output = load_fault["full"]
+    assert "new_state=up_for_retry" in output and "No space left on device" in output
+    assert "ALERT " in output
+    assert load_fault["files_committed_before_the_fault"] > 0, "the fault should hit part-way"
+    assert "new_state=success" in load_fault["grown"]
+    assert load_fault["raw"] == load_fault["clean_raw"]
