@@ -33,6 +33,8 @@ from include.crash_points import CRASH_POINT_VARIABLE
 from tests.conftest import RUN_DATE, pipeline_environment, run_command
 from tests.fingerprints import published_fingerprints, warehouse_fingerprints
 
+pytestmark = pytest.mark.faults
+
 DAILY = "customer_operations_daily"
 ATTEMPT_TIMEOUT_SECONDS = 600
 

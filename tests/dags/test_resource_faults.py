@@ -41,6 +41,8 @@ from include.config import REPO_ROOT
 from tests.conftest import RUN_DATE, pipeline_environment
 from tests.fingerprints import published_fingerprints, warehouse_fingerprints
 
+pytestmark = pytest.mark.faults
+
 DAILY = "customer_operations_daily"
 PRODUCER = "transform.dbt_producer_watcher"
 MEMORY_CAP = "30MB"
