@@ -7,13 +7,23 @@ folder of its own beside the published path, then made current in one step:
     published/
       releases/<UTC timestamp>-<run id hash>/
         bank.duckdb                       marts schema + main.publication
-        parquet/marts/<table>.parquet     every marts table
+        parquet/marts/<table>.parquet     every marts table but the monthly ones
+        parquet/marts/fct_transactions/month=<YYYY-MM>/*.parquet
+                                          a monthly table, one folder a month
         parquet/publication.parquet       the same publication record
       current -> releases/<id>            swapped atomically (rename of a symlink)
       bank.duckdb -> current/bank.duckdb  the stable path readers open
 
 A reader resolves the links once when it opens a file, so it sees one whole
-publication, never half of two. The last ``KEPT_RELEASES`` releases stay on disk,
+publication, never half of two.
+
+The transactions (``MONTHLY_TABLES``) change by about a day's rows a day, and copying
+all of them into every release cost minutes at bank scale. They are published as one
+Parquet folder a month; a month whose rows are unchanged since the previous release
+(same row count and sum of row hashes, same columns: ``months.json`` beside the
+folders) is hard-linked from it, not written again. In the DuckDB copy the table is a
+view over its release's Parquet files (by absolute path: the release folder never
+changes once complete), so both formats hold the same rows. The last ``KEPT_RELEASES`` releases stay on disk,
 so a reader still going through an older release is not pulled from under.
 
 Write-audit-publish: a copy is published only when the run's latest mart
@@ -35,7 +45,9 @@ publication.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 from datetime import UTC, datetime
@@ -58,6 +70,10 @@ RELEASES_DIR = "releases"
 CURRENT_LINK = "current"
 PARQUET_DIR = "parquet"
 PUBLICATION_TABLE = "publication"
+# Marts published a month at a time (the date column that says the month), reused
+# from the previous release where a month is unchanged.
+MONTHLY_TABLES = {"marts.fct_transactions": "transaction_date"}
+MONTH_FINGERPRINTS = "months.json"
 # PostgreSQL: the schema BI reads, its next version while it is written, who may read
 # it, and one row per publication.
 POSTGRES_PUBLISHED_SCHEMA = "published"
@@ -127,6 +143,8 @@ def _write_duckdb_copy(
     for schema in PUBLISHED_SCHEMAS:
         con.execute(f"create schema published.{schema}")
         for table in _published_tables(con, schema):
+            if f"{schema}.{table}" in MONTHLY_TABLES:
+                continue  # a view over its Parquet months, made once they are in place
             con.execute(
                 f'create table published.{schema}."{table}" as select * from {schema}."{table}"'
             )
@@ -158,6 +176,132 @@ def _write_parquet(
         file.parent.mkdir(parents=True, exist_ok=True)
         con.execute(f"copy {source} to {_literal(file)} (format parquet)")
     return {name: file for name, (_, file) in sources.items()}
+
+
+def _monthly_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The MONTHLY_TABLES the warehouse holds."""
+    return [
+        qualified
+        for qualified in MONTHLY_TABLES
+        for schema, table in [qualified.split(".", 1)]
+        if table in _published_tables(con, schema)
+    ]
+
+
+def _month_key(date_column: str) -> str:
+    return f"coalesce(strftime({date_column}, '%Y-%m'), 'none')"
+
+
+def _month_fingerprints(con: duckdb.DuckDBPyConnection, qualified: str, date_column: str) -> dict:
+    """Per month of ``qualified`` its row count and the sum of its row hashes, and the
+    table's columns: what tells an unchanged month from one to write again."""
+    columns = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_catalog = current_database() and table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        qualified.split(".", 1),
+    ).fetchall()
+    row_hash = "hash(" + ", ".join(f'"{name}"' for name, _ in columns) + ")"
+    months = con.execute(
+        f"select {_month_key(date_column)} as month, count(*), sum({row_hash})::varchar "
+        f"from {qualified} group by month order by month"
+    ).fetchall()
+    return {
+        "columns": [list(column) for column in columns],
+        "months": {month: [count, row_hashes] for month, count, row_hashes in months},
+    }
+
+
+def _write_monthly_parquet(
+    con: duckdb.DuckDBPyConnection, folder: Path, qualified: str, previous: Path | None
+) -> tuple[Path, int, dict[str, list[str]]]:
+    """One Parquet folder a month of ``qualified`` into ``folder``/<schema>/<table>/:
+    months unchanged since the ``previous`` release hard-linked from it, the others
+    written. Returns the table's folder, its row count, and which months were
+    written and which reused."""
+    schema, table = qualified.split(".", 1)
+    target = folder / schema / table
+    target.mkdir(parents=True)
+    date_column = MONTHLY_TABLES[qualified]
+    fingerprints = _month_fingerprints(con, qualified, date_column)
+    before: dict = {}
+    if (
+        previous is not None
+        and (previous_file := previous / schema / table / MONTH_FINGERPRINTS).exists()
+    ):
+        before = json.loads(previous_file.read_text())
+    same_columns = before.get("columns") == fingerprints["columns"]
+    reused = [
+        month
+        for month, figures in fingerprints["months"].items()
+        if same_columns and before["months"].get(month) == figures
+    ]
+    for month in reused:
+        (target / f"month={month}").mkdir()
+        for file in (previous / schema / table / f"month={month}").iterdir():
+            os.link(file, target / f"month={month}" / file.name)
+    written = [month for month in fingerprints["months"] if month not in reused]
+    if written:
+        # One pass for every changed month, into a folder of its own (DuckDB writes
+        # partitions only into an empty one), then moved beside the reused months.
+        fresh = target.with_name(f".{table}.written")
+        months = ", ".join("'" + month.replace("'", "''") + "'" for month in written)
+        con.execute(
+            f"copy (select *, {_month_key(date_column)} as month from {qualified} "
+            f"where {_month_key(date_column)} in ({months})) to {_literal(fresh)} "
+            "(format parquet, partition_by (month), write_partition_columns false)"
+        )
+        for month_folder in fresh.iterdir():
+            month_folder.rename(target / month_folder.name)
+        fresh.rmdir()
+    elif not fingerprints["months"]:
+        # An empty table: one empty file, so the view over the folder keeps its columns.
+        (target / "month=none").mkdir()
+        con.execute(
+            f"copy (select * from {qualified} limit 0) to "
+            f"{_literal(target / 'month=none' / 'data_0.parquet')} (format parquet)"
+        )
+    (target / MONTH_FINGERPRINTS).write_text(json.dumps(fingerprints))
+    rows = sum(count for count, _ in fingerprints["months"].values())
+    return target, rows, {"written": written, "reused": reused}
+
+
+def _monthly_views(
+    con: duckdb.DuckDBPyConnection, database: Path, folders: dict[str, Path]
+) -> None:
+    """In the release's DuckDB copy, each monthly table as a view over its Parquet
+    months (the folder's final, absolute path)."""
+    con.execute(f"attach {_literal(database)} as published (read_only false)")
+    try:
+        for qualified, folder in folders.items():
+            schema, table = qualified.split(".", 1)
+            files = _literal(folder / "*" / "*.parquet")
+            con.execute(
+                f'create view published.{schema}."{table}" as '
+                f"select * from read_parquet({files}, hive_partitioning = false)"
+            )
+    finally:
+        con.execute("detach published")
+
+
+def parquet_relations(release: Path) -> dict[str, str]:
+    """Each table of a release (``schema.table``, and ``publication``) as a
+    ``read_parquet(...)`` over its file, or over the month folders of a monthly table:
+    what a reader of the Parquet side queries."""
+    folder = release / PARQUET_DIR
+    relations: dict[str, str] = {}
+    for schema in PUBLISHED_SCHEMAS:
+        for path in sorted((folder / schema).iterdir()):
+            if path.is_dir():
+                files = _literal(path / "*" / "*.parquet")
+                relations[f"{schema}.{path.name}"] = (
+                    f"read_parquet({files}, hive_partitioning = false)"
+                )
+            elif path.suffix == ".parquet":
+                relations[f"{schema}.{path.stem}"] = f"read_parquet({_literal(path)})"
+    record = folder / f"{PUBLICATION_TABLE}.parquet"
+    relations[PUBLICATION_TABLE] = f"read_parquet({_literal(record)})"
+    return relations
 
 
 def _replace_symlink(link: Path, target: str) -> None:
@@ -256,6 +400,7 @@ def publish_marts(settings: Settings, run_id: str, require_validation: bool = Tr
     # Written under a hidden name, renamed when whole: a listed release is complete.
     staging = releases / f".{release.name}.tmp"
 
+    previous = current_release(settings)
     con = connect(settings.warehouse_path)
     try:
         if require_validation:
@@ -264,12 +409,34 @@ def publish_marts(settings: Settings, run_id: str, require_validation: bool = Tr
         try:
             row_counts = _write_duckdb_copy(con, staging / target.name, run_id, published_at)
             parquet = _write_parquet(con, staging / PARQUET_DIR, list(row_counts))
+            monthly: dict[str, dict[str, list[str]]] = {}
+            for qualified in _monthly_tables(con):
+                folder, rows, months = _write_monthly_parquet(
+                    con, staging / PARQUET_DIR, qualified,
+                    previous / PARQUET_DIR if previous else None,
+                )  # fmt: skip
+                parquet[qualified], row_counts[qualified], monthly[qualified] = folder, rows, months
+            con.execute("detach published")
         except BaseException:
-            con.execute("detach database if exists published")
+            # On a full disk the detach's checkpoint can fail too: the folder goes anyway.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("detach database if exists published")
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        con.execute("detach published")
         staging.rename(release)
+        try:
+            _monthly_views(
+                con,
+                release / target.name,
+                {
+                    name: release / path.relative_to(staging)
+                    for name, path in parquet.items()
+                    if name in monthly
+                },
+            )
+        except BaseException:
+            shutil.rmtree(release, ignore_errors=True)  # never current: readers did not see it
+            raise
         crash_point("publish_for_bi:release_written")
         _replace_symlink(root / CURRENT_LINK, f"{RELEASES_DIR}/{release.name}")
         stable_target = f"{CURRENT_LINK}/{target.name}"
@@ -286,5 +453,6 @@ def publish_marts(settings: Settings, run_id: str, require_validation: bool = Tr
             name: str(release / path.relative_to(staging)) for name, path in parquet.items()
         },
         "tables": row_counts,
+        "months": monthly,
         "removed_releases": removed,
     }

@@ -45,7 +45,7 @@ from include.bank_generator.hostile_text import (
 )
 from include.config import Settings, load_settings
 from include.landing.entities import ENTITIES
-from include.publish import current_release
+from include.publish import current_release, parquet_relations
 from reporting.queries import AT_RISK_LIMIT, AT_RISK_SQL
 from reporting.reshape import mask_customer_id
 from tests.conftest import latest_daily_report
@@ -206,18 +206,6 @@ def city_targets(manifest: pd.DataFrame) -> dict[str, str]:
     return dict(zip(rows["key"], rows["text"], strict=True))
 
 
-def parquet_relations(settings: Settings) -> dict[str, str]:
-    """Table name -> ``read_parquet(...)`` of every Parquet file of the current release."""
-    release = current_release(settings)
-    assert release is not None, "the pipeline run published nothing"
-    parquet = {
-        f"marts.{file.stem}": f"read_parquet('{file}')"
-        for file in sorted((release / "parquet" / "marts").glob("*.parquet"))
-    }
-    parquet["publication"] = f"read_parquet('{release / 'parquet' / 'publication.parquet'}')"
-    return parquet
-
-
 def tables_of(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> dict[str, str]:
     listed = ", ".join(f"'{schema}'" for schema in schemas)
     return {
@@ -286,7 +274,9 @@ def test_marts_and_the_published_copy_hold_the_city_verbatim_and_nothing_else(
         relations = tables_of(con, ("marts", "main"))
     else:
         con = duckdb.connect()
-        relations = parquet_relations(settings)
+        release = current_release(settings)
+        assert release is not None, "the pipeline run published nothing"
+        relations = parquet_relations(release)
     try:
         assert relations
         expected = expected_city_cells(con, relations, targets)

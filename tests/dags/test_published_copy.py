@@ -10,7 +10,13 @@ import pytest
 
 from expectations.personal_data import PERSONAL_DATA_COLUMNS
 from include.config import Settings, load_settings
-from include.publish import KEPT_RELEASES, current_release, publication_root
+from include.publish import (
+    KEPT_RELEASES,
+    MONTH_FINGERPRINTS,
+    current_release,
+    parquet_relations,
+    publication_root,
+)
 from tests import published_reader
 from tests.fingerprints import fingerprint
 
@@ -27,18 +33,6 @@ def release(settings: Settings) -> Path:
     release = current_release(settings)
     assert release is not None, "the pipeline run published nothing"
     return release
-
-
-def parquet_files(release: Path) -> dict[str, Path]:
-    """``marts.<table>`` or ``publication`` -> its Parquet file in the release."""
-    folder = release / "parquet"
-    files = {f"marts.{file.stem}": file for file in (folder / "marts").glob("*.parquet")}
-    files["publication"] = folder / "publication.parquet"
-    return files
-
-
-def parquet_relation(file: Path) -> str:
-    return f"read_parquet('{file}')"
 
 
 def test_current_points_to_the_newest_release_of_the_latest_run(
@@ -58,7 +52,7 @@ def test_current_points_to_the_newest_release_of_the_latest_run(
 
 
 def test_parquet_and_duckdb_copy_hold_the_same_tables_and_record(release: Path) -> None:
-    files = parquet_files(release)
+    files = parquet_relations(release)
     with duckdb.connect(str(release / "bank.duckdb"), read_only=True) as con:
         tables = {
             f"marts.{table}"
@@ -69,13 +63,11 @@ def test_parquet_and_duckdb_copy_hold_the_same_tables_and_record(release: Path) 
         assert set(files) == tables | {"publication"}
         for table in sorted(tables):
             duckdb_side = fingerprint(con, f'marts."{table.split(".", 1)[1]}"')
-            assert fingerprint(con, parquet_relation(files[table])) == duckdb_side, table
+            assert fingerprint(con, files[table]) == duckdb_side, table
         record = con.execute(
             f"select {', '.join(PUBLICATION_COLUMNS)} from main.publication"
         ).fetchall()
-        parquet_record = con.execute(
-            f"select * from {parquet_relation(files['publication'])}"
-        ).fetchall()
+        parquet_record = con.execute(f"select * from {files['publication']}").fetchall()
         assert parquet_record == record
         assert len(parquet_record) == 1
 
@@ -94,14 +86,23 @@ def test_the_published_copy_carries_no_personal_data_and_only_marts(release: Pat
             "from information_schema.columns where table_catalog = current_database()"
         ).fetchall()
         assert [(table, c) for table, c in columns if c in personal] == []
-        for name, file in parquet_files(release).items():
-            described = con.execute(f"describe select * from {parquet_relation(file)}").fetchall()
+        for name, relation in parquet_relations(release).items():
+            described = con.execute(f"describe select * from {relation}").fetchall()
             assert not {row[0].lower() for row in described} & personal, name
-    everything = {p.relative_to(release).as_posix() for p in release.rglob("*") if p.is_file()}
-    expected = {"bank.duckdb"} | {
-        file.relative_to(release).as_posix() for file in parquet_files(release).values()
-    }
-    assert everything == expected, "a file beyond the marts and the publication record"
+    # every file is the DuckDB copy, or the Parquet of a mart or of the record (a monthly
+    # mart: its month folders and their fingerprints)
+    published = set(parquet_relations(release))
+    for path in (p.relative_to(release) for p in release.rglob("*") if p.is_file()):
+        parts = path.parts
+        if parts == ("bank.duckdb",) or parts == ("parquet", "publication.parquet"):
+            continue
+        assert parts[0] == "parquet" and len(parts) >= 3, path
+        table = f"{parts[1]}.{Path(parts[2]).stem}"
+        assert table in published, f"a file beyond the marts and the publication record: {path}"
+        if len(parts) > 3:  # a monthly mart's folder
+            assert parts[3] == MONTH_FINGERPRINTS or (
+                parts[3].startswith("month=") and path.suffix == ".parquet"
+            ), path
 
 
 def test_readers_during_the_runs_never_failed_nor_saw_two_publications_at_once(

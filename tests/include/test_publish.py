@@ -141,3 +141,95 @@ def test_settings_keep_the_published_link_unresolved(settings: Settings) -> None
     reloaded = load_settings({"BANK_DATA_DIR": str(settings.data_dir)})
     assert reloaded.published_path == settings.published_path
     assert reloaded.published_path.is_symlink()
+
+
+TRANSACTIONS = """
+    create or replace table marts.fct_transactions as select * from (values
+        ('T1', 'C1', date '2025-01-05', 10.50::decimal(18, 2), 'it''s {{ x }}'),
+        ('T2', 'C1', date '2025-01-31', 20.00::decimal(18, 2), null),
+        ('T3', 'C2', date '2025-02-01', 5.25::decimal(18, 2), 'e\u0301')
+    ) as t(transaction_id, customer_id, transaction_date, amount, description)
+"""
+
+
+def monthly_files(release: Path) -> dict[str, int]:
+    """month folder/file -> inode, of the published transactions."""
+    folder = release / "parquet" / "marts" / "fct_transactions"
+    return {
+        str(file.relative_to(folder)): file.stat().st_ino for file in folder.glob("*/*.parquet")
+    }
+
+
+def test_transactions_are_published_by_month_and_unchanged_months_reused(
+    settings: Settings,
+) -> None:
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(TRANSACTIONS)
+    first = publish_marts(settings, "run-1")
+    assert first["months"]["marts.fct_transactions"] == {
+        "written": ["2025-01", "2025-02"],
+        "reused": [],
+    }
+    assert first["tables"]["marts.fct_transactions"] == 3
+
+    # a late transaction for February, and a day of March
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(
+            "insert into marts.fct_transactions values "
+            "('T4', 'C2', date '2025-02-27', 1.00, 'late'), "
+            "('T5', 'C1', date '2025-03-01', 2.00, null)"
+        )
+        expected = con.execute("select * from marts.fct_transactions order by 1").fetchall()
+    second = publish_marts(settings, "run-2")
+    assert second["months"]["marts.fct_transactions"] == {
+        "written": ["2025-02", "2025-03"],
+        "reused": ["2025-01"],
+    }
+    before, after = (monthly_files(Path(r["release_dir"])) for r in (first, second))
+    january = [name for name in after if name.startswith("month=2025-01/")]
+    assert january and all(after[name] == before[name] for name in january)  # hard links
+    assert all(after[name] != before.get(name) for name in after if name not in january)
+
+    # the DuckDB copy reads the same rows through its view, the Parquet folder too
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        assert con.execute("select * from marts.fct_transactions order by 1").fetchall() == (
+            expected
+        )
+        [(kind,)] = con.execute(
+            "select table_type from information_schema.tables where table_name = 'fct_transactions'"
+        ).fetchall()
+        assert kind == "VIEW"
+        folder = second["parquet"]["marts.fct_transactions"]
+        assert (
+            con.execute(
+                f"select * from read_parquet('{folder}/*/*.parquet', hive_partitioning = false)"
+                " order by 1"
+            ).fetchall()
+            == expected
+        )
+
+    # nothing changed: every month reused; a changed column set: every month written
+    third = publish_marts(settings, "run-3")
+    assert third["months"]["marts.fct_transactions"]["written"] == []
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("alter table marts.fct_transactions add column channel varchar")
+    fourth = publish_marts(settings, "run-4")
+    assert fourth["months"]["marts.fct_transactions"]["reused"] == []
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        assert con.execute(
+            "select count(channel) , count(*) from marts.fct_transactions"
+        ).fetchone() == (0, 5)
+
+
+def test_no_transactions_publish_an_empty_month_with_the_columns(settings: Settings) -> None:
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(TRANSACTIONS)
+        con.execute("delete from marts.fct_transactions")
+    result = publish_marts(settings, "run-1")
+    assert result["tables"]["marts.fct_transactions"] == 0
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        described = con.execute("describe marts.fct_transactions").fetchall()
+        assert [column[0] for column in described] == [
+            "transaction_id", "customer_id", "transaction_date", "amount", "description"
+        ]  # fmt: skip
+        assert con.execute("select count(*) from marts.fct_transactions").fetchone() == (0,)
