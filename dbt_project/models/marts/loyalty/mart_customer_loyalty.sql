@@ -74,10 +74,12 @@ month_totals as (
 
 first_accounts as (
     select
-        customer_id,
-        min(opened_date) as first_opened_date
+        accounts.customer_id,
+        min(accounts.opened_date) as first_opened_date
     from accounts
-    group by customer_id
+    cross join as_of_dates
+    where accounts.opened_date <= as_of_dates.as_of_date
+    group by accounts.customer_id
 ),
 
 -- categories with an account open at the end of the as-of date
