@@ -60,10 +60,10 @@ def test_every_build_succeeds_and_runs_the_snapshot(builds: dict) -> None:
 
 def test_snapshot_keeps_one_version_per_change_and_is_idempotent(builds: dict) -> None:
     first, second, third = builds["snapshots"]
+    # C003 onboarded 2024-02-15, after the first as-of date: not a customer yet
     assert first == [
         ("C001", "mass", "2024-01", True),
         ("C002", "high_net_worth", "2024-01", True),
-        ("C003", None, None, True),
     ]
     assert second == [
         # C001 moved to mid_value; C002 kept its tier but was assessed on a new month
@@ -71,7 +71,7 @@ def test_snapshot_keeps_one_version_per_change_and_is_idempotent(builds: dict) -
         ("C001", "mid_value", "2024-02", True),
         ("C002", "high_net_worth", "2024-01", False),
         ("C002", "high_net_worth", "2024-02", True),
-        # C003 has no account: nothing changed, no new version
+        # C003 is a customer now, with no account: no tier
         ("C003", None, None, True),
     ]
     # the same data built again adds no version

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -163,7 +163,10 @@ def page_text(driver: WebDriver) -> str:
 
 
 def submit_login(driver: WebDriver, password: str) -> bool:
-    """Fill in and send the login form; the wait retries it whole if the form re-renders."""
+    """Fill in and send the login form; the wait retries it whole if the form re-renders,
+    and not once an earlier try's click has left the login page."""
+    if "/auth/login" not in driver.current_url:
+        return True
     for name, value in (("username", USER), ("password", password)):
         field = driver.find_element(By.NAME, name)
         field.clear()
@@ -173,10 +176,10 @@ def submit_login(driver: WebDriver, password: str) -> bool:
 
 
 def test_log_in_and_see_the_daily_dag_tasks(airflow_ui: AirflowUI, browser: WebDriver) -> None:
-    # The UI is a React app: an element found may be re-rendered (stale) before it is read.
-    wait = WebDriverWait(
-        browser, 90, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    )
+    # The UI is a React app: an element found may be re-rendered (stale) before it is read,
+    # and a command sent while the login redirects is aborted by the navigation
+    # ("Inspected target navigated or closed"); the wait tries again in each case.
+    wait = WebDriverWait(browser, 90, ignored_exceptions=(WebDriverException,))
     screenshot = artifacts_dir() / f"airflow-ui-{DAG_ID}.png"
     try:
         browser.get(f"{airflow_ui.url}/dags/{DAG_ID}")

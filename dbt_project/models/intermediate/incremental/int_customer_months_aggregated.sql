@@ -108,9 +108,13 @@ customer_months as (
     from customers
     inner join customer_first_accounts
         on customers.customer_id = customer_first_accounts.customer_id
-    inner join months
-        on customer_first_accounts.first_opened_date <= months.month_end_date
     cross join reporting_window
+    -- a customer exists from the first account opened by the as-of date: a re-run of a
+    -- past date with later files loaded has no month for customers who came after it
+    inner join months
+        on
+            customer_first_accounts.first_opened_date <= months.month_end_date
+            and customer_first_accounts.first_opened_date <= reporting_window.as_of_date
 ),
 
 -- the latest customer-initiated transaction before the months rebuilt (kept rows)

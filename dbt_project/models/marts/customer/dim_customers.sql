@@ -1,5 +1,8 @@
 -- One row per customer, no personal data: descriptive fields and the value tier
--- of the latest complete month (docs/metrics.md "Value tier").
+-- of the latest complete month (docs/metrics.md "Value tier"). A customer is listed
+-- from the onboarding date or the first account's month, whichever comes first, up
+-- to the as-of date: a re-run of a past date with later files loaded does not list
+-- the customers who came after it.
 with
 
 customers as (
@@ -8,6 +11,20 @@ customers as (
 
 customer_months as (
     select * from {{ ref('fct_customer_months') }}
+),
+
+reporting_window as (
+    select * from {{ ref('int_reporting_window') }}
+),
+
+existing_customers as (
+    select customers.customer_id
+    from customers
+    cross join reporting_window
+    where customers.onboarded_date <= reporting_window.as_of_date
+    union
+    select customer_months.customer_id
+    from customer_months
 ),
 
 latest_complete_months as (
@@ -43,6 +60,8 @@ final as (
         current_tiers.value_tier,
         current_tiers.month_start_date as value_tier_month_start_date
     from customers
+    inner join existing_customers
+        on customers.customer_id = existing_customers.customer_id
     left join current_tiers
         on customers.customer_id = current_tiers.customer_id
 )
