@@ -7,7 +7,10 @@
 -- day of the first to the last day of the churn month). The decline starts on
 -- the first day of the month before the churn month (month averages lag: money
 -- that leaves late in that month pulls the churn month's average below the
--- line). Rules spelled out in _business_definitions.md (churn_reason).
+-- line). Nothing after the as-of date counts (a re-run of a past date with later
+-- files loaded): the window of the partial as-of month ends on the as-of date, and so
+-- does the look at the money leaving after a maturity. Rules spelled out in
+-- _business_definitions.md (churn_reason).
 with
 
 churn_months as (
@@ -35,12 +38,22 @@ churn_reason_thresholds as (
     select * from {{ ref('churn_reason_thresholds') }}
 ),
 
+reporting_window as (
+    select * from {{ ref('int_reporting_window') }}
+),
+
 windows as (
     select
         churn_months.customer_id,
         churn_months.month_start_date,
         churn_months.month_end_date,
         churn_months.prior_3m_average_aum,
+        reporting_window.as_of_date,
+        case
+            when churn_months.month_end_date <= reporting_window.as_of_date
+                then churn_months.month_end_date
+            else reporting_window.as_of_date
+        end as window_end_date,
         {{ dbt.dateadd(
             'month',
             '1 - churn_reason_thresholds.window_months',
@@ -49,6 +62,7 @@ windows as (
         {{ dbt.dateadd('month', -1, 'churn_months.month_start_date') }} as decline_start_date
     from churn_months
     cross join churn_reason_thresholds
+    cross join reporting_window
 ),
 
 aum_accounts as (
@@ -84,7 +98,7 @@ property_purchases as (
         on
             windows.customer_id = transactions.customer_id
             and transactions.transaction_date >= windows.window_start_date
-            and transactions.transaction_date <= windows.month_end_date
+            and transactions.transaction_date <= windows.window_end_date
     where
         transactions.direction = 'debit'
         and not transactions.is_own_account_transfer
@@ -99,6 +113,7 @@ campaign_maturities as (
     select
         windows.customer_id,
         windows.month_start_date,
+        windows.as_of_date,
         accounts.account_id,
         accounts.principal_amount,
         accounts.maturity_date
@@ -107,7 +122,7 @@ campaign_maturities as (
         on
             windows.customer_id = accounts.customer_id
             and accounts.maturity_date >= windows.window_start_date
-            and accounts.maturity_date <= windows.month_end_date
+            and accounts.maturity_date <= windows.window_end_date
     where
         accounts.product_category = 'time_deposit'
         and accounts.campaign_id is not null
@@ -131,6 +146,7 @@ campaign_deposit_outflows as (
                 'churn_reason_thresholds.campaign_days_after_maturity',
                 'campaign_maturities.maturity_date'
             ) }}
+            and aum_outflows.transaction_date <= campaign_maturities.as_of_date
     group by
         campaign_maturities.customer_id,
         campaign_maturities.month_start_date,
@@ -174,7 +190,7 @@ decline_complaints as (
     inner join complaints
         on
             windows.customer_id = complaints.customer_id
-            and complaints.complaint_date <= windows.month_end_date
+            and complaints.complaint_date <= windows.window_end_date
             and complaints.complaint_date >= {{ dbt.dateadd(
                 'day',
                 '-1 * churn_reason_thresholds.complaint_lookback_days',
