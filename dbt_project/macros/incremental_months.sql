@@ -3,7 +3,9 @@
     int_customer_months_aggregated) rebuild every month from the one returned
     here and keep the months before it. A month changes when
       - it is the latest month built (the open month, or the month that has
-        just closed: a new as-of date changes its covered days);
+        just closed: a new as-of date changes its covered days), or the month
+        of the as-of date when that is earlier (a re-run of a past date: its
+        month is partial again, and the months after it are deleted);
       - a row loaded since the build touches it: a transaction on one of its
         days, a balance from one of its days on (the balance holds until the
         next one), an account delivery (a closing) from its business date or
@@ -21,6 +23,9 @@
         from (
             select max(built.month_start_date) as changed_date
             from {{ this_relation }} as built
+            union all
+            select max(as_of_months.month_start_date) as changed_date
+            from {{ ref('int_reporting_months') }} as as_of_months
             union all
             select min(new_transactions.transaction_date) as changed_date
             from {{ transactions }} as new_transactions

@@ -8,7 +8,10 @@ transaction and balance, a back-dated closing, an account that arrives after its
 transaction (an orphan recovered), a customer whose type changed, a corrected
 transaction. Then the same date runs again with nothing new, the warehouse is
 copied and the copy rebuilt with `--full-refresh`; every incremental model and
-every mart must hold the same rows, compared with EXCEPT ALL both ways.
+every mart must hold the same rows, compared with EXCEPT ALL both ways. Then a
+day with a new transaction runs, then a past date in the middle of a month is run
+again with everything loaded (a re-run or backfill), and compared the same way with
+a full refresh of that date.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ ENTITY_BY_TABLE = {entity.raw_table: entity for entity in ENTITIES}
 # first day, a closing, the day after a re-delivery, the late rows
 RUN_DATES = ["2024-01-16", "2024-02-01", "2024-02-20", "2024-03-01", "2024-03-05", "2024-03-12"]
 LATE = "2024-03-12"  # the last run date: late rows for past months, then the comparison
+NEXT = "2024-03-14"  # a day with only a new transaction, run after LATE
+PAST = "2024-02-20"  # run again after NEXT: its month is partial again
 LATE_DELIVERIES: dict[str, list[tuple[str, dict]]] = {
     "core_banking__transactions": [
         # a January transaction loaded in March
@@ -142,10 +147,27 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     shutil.copy(project.warehouse, copy.warehouse)
     run(copy, LATE, "--full-refresh")
     relations = compared_relations(project)
+    late = late_row_effects(project)
+    found = {
+        relation: differences(project.warehouse, copy.warehouse, relation)
+        for relation in relations
+    }
+    # a newer load, so that the re-run of the past date does not re-take LATE's late rows
+    with duckdb.connect(str(project.warehouse)) as con:
+        insert_deliveries(
+            con,
+            ENTITY_BY_TABLE["core_banking__transactions"],
+            [(NEXT, _t("T40", "A001", NEXT, "deposit", "branch"))],
+        )
+    run(project, NEXT)
+    run(project, PAST)
+    shutil.copy(project.warehouse, copy.warehouse)
+    run(copy, PAST, "--full-refresh")
     yield {
-        "late": late_row_effects(project),
+        "late": late,
         "relations": relations,
-        "differences": {
+        "differences": found,
+        "past_differences": {
             relation: differences(project.warehouse, copy.warehouse, relation)
             for relation in relations
         },
@@ -163,6 +185,15 @@ def test_incremental_models_and_marts_equal_a_full_refresh(compared: dict) -> No
     } <= set(compared["relations"])
     unequal = {
         relation: counts for relation, counts in compared["differences"].items() if counts != (0, 0)
+    }
+    assert unequal == {}, "(rows only incremental, rows only full refresh) per table"
+
+
+def test_a_past_date_run_again_equals_its_full_refresh(compared: dict) -> None:
+    unequal = {
+        relation: counts
+        for relation, counts in compared["past_differences"].items()
+        if counts != (0, 0)
     }
     assert unequal == {}, "(rows only incremental, rows only full refresh) per table"
 
