@@ -23,9 +23,10 @@
         from (
             select max(built.month_start_date) as changed_date
             from {{ this_relation }} as built
+            {%- if as_of_month_sql() %}
             union all
-            select max(as_of_months.month_start_date) as changed_date
-            from {{ ref('int_reporting_months') }} as as_of_months
+            select {{ as_of_month_sql() }} as changed_date
+            {%- endif %}
             union all
             select min(new_transactions.transaction_date) as changed_date
             from {{ transactions }} as new_transactions
@@ -99,4 +100,58 @@
     inner join customers as new_customers
         on new_customer_accounts.customer_id = new_customers.customer_id
     where new_customers.first_loaded_at >= {{ built_through(this_relation) }}
+{%- endmacro %}
+
+{#
+    Churn months (int_customer_months_churn_flagged) rebuild from
+    churn_label_horizon_months before the earliest customer month that changed: a
+    month's label looks that far ahead, and the last months of the window lose or
+    gain their label as the as-of date moves. A customer month changed when it is
+    the latest built or the as-of month (as in months_to_rebuild_from), was rebuilt
+    from rows loaded since (its loaded_at), or is of a customer whose record arrived
+    since (its months are new, their loaded_at is the accounts'). Evaluated once
+    when dbt executes and inlined as a date literal, like built_through.
+#}
+{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers) -%}
+    {%- set horizon = var('churn_label_horizon_months') | int -%}
+    {%- set changed_sql -%}
+        select cast({{ dbt.dateadd('month', -horizon, 'min(changed.changed_date)') }} as date)
+        from (
+            select max(built.month_start_date) as changed_date
+            from {{ this_relation }} as built
+            {%- if as_of_month_sql() %}
+            union all
+            select {{ as_of_month_sql() }} as changed_date
+            {%- endif %}
+            union all
+            select min(changed_months.month_start_date) as changed_date
+            from {{ customer_months }} as changed_months
+            where changed_months.loaded_at >= {{ built_through(this_relation) }}
+            union all
+            select min(new_customer_months.month_start_date) as changed_date
+            from {{ customer_months }} as new_customer_months
+            inner join {{ customers }} as new_customers
+                on new_customer_months.customer_id = new_customers.customer_id
+            where new_customers.first_loaded_at >= {{ built_through(this_relation) }}
+        ) as changed
+    {%- endset -%}
+    {%- if execute -%}
+        {%- set changed = run_query(changed_sql).columns[0].values()[0] -%}
+        cast('{{ changed or '1900-01-01' }}' as date)
+    {%- else -%}
+        ({{ changed_sql }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    The first day of the as-of date's month (var as_of_date, which the DAG always
+    passes), or none when the var is unset (the as-of date is then the data's
+    latest day, never a past date).
+#}
+{% macro as_of_month_sql() -%}
+    {%- set as_of = date_var_literal('as_of_date') -%}
+    {%- if as_of is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return('cast(' ~ dbt.date_trunc('month', as_of) ~ ' as date)') }}
 {%- endmacro %}

@@ -18,7 +18,7 @@
 -- delete+insert on month_start_date. A change of the seed value_tier_thresholds
 -- or of the vars active_transaction_threshold, digital_channels or
 -- dormant_after_days needs `dbt build --full-refresh`.
--- depends_on: {{ ref('int_account_balance_intervals') }}, {{ ref('int_reporting_months') }}
+-- depends_on: {{ ref('int_account_balance_intervals') }}
 {{ config(
     unique_key='month_start_date',
     post_hook="delete from {{ this }} where month_start_date > (select max(reporting_window.as_of_date) from {{ ref('int_reporting_window') }} as reporting_window)",

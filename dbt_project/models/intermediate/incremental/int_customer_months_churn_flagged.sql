@@ -4,15 +4,54 @@
 -- Value-churn thresholds are vars (churn_value_*), lifecycle thresholds the seed
 -- lifecycle_stage_thresholds. Customer months are contiguous from the first
 -- account's month, so "the previous n months" are the previous n rows.
+-- Incremental (folder intermediate/incremental): a run rebuilds the months from
+-- macro churn_months_to_rebuild_from on (churn_label_horizon_months before the
+-- earliest customer month that changed) and keeps the others; delete+insert on
+-- month_start_date. The rebuilt months' windows read the customer months before
+-- them (the context), and the latest churn before them is read from the kept
+-- rows. A change of the churn vars or of the seed lifecycle_stage_thresholds needs
+-- `dbt build --full-refresh`.
+-- depends_on: {{ ref('stg_core_banking__customers') }}
+{{ config(
+    unique_key='month_start_date',
+    post_hook="delete from {{ this }} where month_start_date > (select max(reporting_months.month_start_date) from {{ ref('int_reporting_months') }} as reporting_months)",
+) }}
 {%- set drop_ratio = var('churn_value_drop_ratio') %}
 {%- set min_prior_aum = var('churn_value_min_prior_aum') %}
 {%- set prior_months = var('churn_value_prior_months') | int %}
 {%- set horizon = var('churn_label_horizon_months') | int %}
+{%- set context_months = [prior_months, 3] | max %}
+{%- if is_incremental() %}
+    {%- set rebuild_from = churn_months_to_rebuild_from(
+        this, ref('int_customer_months_aggregated'), ref('stg_core_banking__customers')
+    ) %}
+{%- endif %}
 
 with
 
 customer_months as (
     select * from {{ ref('int_customer_months_aggregated') }}
+    {% if is_incremental() %}
+        where month_start_date >= {{ dbt.dateadd('month', -context_months, rebuild_from) }}
+    {% endif %}
+),
+
+-- the latest churn of each customer before the months rebuilt (kept rows)
+earlier_churns as (
+    {% if is_incremental() %}
+        select
+            kept.customer_id,
+            max(kept.month_start_date) as latest_churn_month_start_date
+        from {{ this }} as kept
+        where kept.is_churned and kept.month_start_date < {{ rebuild_from }}
+        group by kept.customer_id
+    {% else %}
+        select
+            customer_months.customer_id,
+            customer_months.month_start_date as latest_churn_month_start_date
+        from customer_months
+        where false
+    {% endif %}
 ),
 
 reporting_months as (
@@ -47,6 +86,7 @@ windowed as (
         customer_months.month_average_aum,
         customer_months.has_open_account_at_month_end,
         customer_months.is_dormant,
+        customer_months.loaded_at,
         count(*) over (
             partition by customer_months.customer_id
             order by customer_months.month_start_date
@@ -141,12 +181,24 @@ labelled as (
             order by churned.month_start_date
             rows between 1 following and {{ horizon }} following
         ) as churns_in_horizon,
-        max(case when churned.is_churned then churned.month_start_date end) over (
-            partition by churned.customer_id
-            order by churned.month_start_date
-            rows between unbounded preceding and current row
+        coalesce(
+            -- the context months before the rebuilt ones lack their own context
+            max(
+                case
+                    when churned.is_churned {% if is_incremental() %}
+                        and churned.month_start_date >= {{ rebuild_from }}{% endif %}
+                        then churned.month_start_date
+                end
+            ) over (
+                partition by churned.customer_id
+                order by churned.month_start_date
+                rows between unbounded preceding and current row
+            ),
+            earlier_churns.latest_churn_month_start_date
         ) as latest_churn_month_start_date
     from churned
+    left join earlier_churns
+        on churned.customer_id = earlier_churns.customer_id
 ),
 
 -- lifecycle: first match from the end of the docs/metrics.md list backwards;
@@ -187,7 +239,6 @@ final as (
         month_start_date,
         month_end_date,
         is_complete_month,
-        months_back,
         month_average_aum,
         prior_3m_average_aum,
         aum_trend_3m,
@@ -199,8 +250,12 @@ final as (
         is_churned,
         churn_label_3m,
         is_dormant,
-        lifecycle_stage
+        lifecycle_stage,
+        loaded_at
     from staged
+    {% if is_incremental() %}
+        where month_start_date >= {{ rebuild_from }}
+    {% endif %}
 )
 
 select * from final
