@@ -31,6 +31,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -105,7 +107,7 @@ def publication_on_a_full_disk(airflow: str, env: dict[str, str], mount_point: P
         before = publication_state(published)
         full = run_task(airflow, publish_env, PUBLISH)
         after_full = publication_state(published)
-        subprocess.run(["mount", "-o", "remount,size=512m", str(mount_point)], check=True)
+        grow(mount_point)
         grown = run_task(airflow, publish_env, PUBLISH)
         after_grown = publication_state(published)
     finally:
@@ -114,6 +116,26 @@ def publication_on_a_full_disk(airflow: str, env: dict[str, str], mount_point: P
         "before": before, "full": full, "after_full": after_full,
         "grown": grown, "after_grown": after_grown,
     }  # fmt: skip
+
+
+@contextmanager
+def warehouse_on_a_small_disk(
+    env: dict[str, str], mount_point: Path, headroom_bytes: int
+) -> Iterator[dict[str, str]]:
+    """A copy of the warehouse file on a file system of its size plus ``headroom_bytes``
+    (DuckDB's temp directory beside it): the environment that uses it. Unmounted after."""
+    warehouse = Path(env["WAREHOUSE_PATH"])
+    mount_small_disk(mount_point, warehouse.stat().st_size + headroom_bytes)
+    try:
+        on_disk = mount_point / warehouse.name
+        shutil.copy2(warehouse, on_disk)
+        yield env | {"WAREHOUSE_PATH": str(on_disk)}
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def grow(mount_point: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,size=512m", str(mount_point)], check=True)
 
 
 def needs_root() -> None:
@@ -126,24 +148,16 @@ def load_fault(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> 
     needs_root()
     copy = tmp_path_factory.mktemp("load_fault") / "bank"
     copy_bank(pipeline_run["before_next_day"], copy)
-    env = pipeline_environment(copy)
-    warehouse = Path(env["WAREHOUSE_PATH"])
     disk = copy.parent / "small_disk"
-    mount_small_disk(disk, warehouse.stat().st_size + LOAD_HEADROOM_BYTES)
-    try:
-        on_disk = disk / warehouse.name
-        shutil.copy2(warehouse, on_disk)
-        small_disk_env = env | {"WAREHOUSE_PATH": str(on_disk)}
-        full = run_task(pipeline_run["airflow"], small_disk_env, LOAD)
-        with duckdb.connect(str(on_disk), read_only=True) as con:
+    with warehouse_on_a_small_disk(pipeline_environment(copy), disk, LOAD_HEADROOM_BYTES) as env:
+        full = run_task(pipeline_run["airflow"], env, LOAD)
+        with duckdb.connect(env["WAREHOUSE_PATH"], read_only=True) as con:
             [(loaded_before_the_fault,)] = con.execute(
                 "select count(*) from raw._load_registry where status = 'loaded'"
             ).fetchall()
-        subprocess.run(["mount", "-o", "remount,size=512m", str(disk)], check=True)
-        grown = run_task(pipeline_run["airflow"], small_disk_env, LOAD)
-        raw = warehouse_fingerprints(str(on_disk))["raw"]
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
+        grow(disk)
+        grown = run_task(pipeline_run["airflow"], env, LOAD)
+        raw = warehouse_fingerprints(env["WAREHOUSE_PATH"])["raw"]
     before_the_day = pipeline_environment(pipeline_run["before_next_day"])["WAREHOUSE_PATH"]
     with duckdb.connect(before_the_day, read_only=True) as con:
         [(loaded_before_the_day,)] = con.execute(
@@ -169,23 +183,17 @@ def faults(pipeline_run: dict, tmp_path_factory: pytest.TempPathFactory) -> dict
     after_out_of_memory = warehouse_fingerprints(env["WAREHOUSE_PATH"])
 
     disk = copy.parent / "small_disk"
-    warehouse = Path(env["WAREHOUSE_PATH"])
-    mount_small_disk(disk, warehouse.stat().st_size + DISK_HEADROOM_BYTES)
-    try:
-        on_disk = disk / warehouse.name
-        shutil.copy2(warehouse, on_disk)
-        small_disk_env = env | {"WAREHOUSE_PATH": str(on_disk)}
+    with warehouse_on_a_small_disk(env, disk, DISK_HEADROOM_BYTES) as small_disk_env:
+        on_disk = small_disk_env["WAREHOUSE_PATH"]
         disk_full = run_task(airflow, small_disk_env)
-        after_disk_full = warehouse_fingerprints(str(on_disk))
-        subprocess.run(["mount", "-o", "remount,size=512m", str(disk)], check=True)
+        after_disk_full = warehouse_fingerprints(on_disk)
+        grow(disk)
         recovered = run_task(airflow, small_disk_env)
-        after_recovery = warehouse_fingerprints(str(on_disk))
+        after_recovery = warehouse_fingerprints(on_disk)
         publication = publication_on_a_full_disk(
             airflow, small_disk_env, copy.parent / "small_publication_disk"
         )
-        recorded = alerts(str(on_disk))
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
+        recorded = alerts(on_disk)
     return {
         "clean": clean, "out_of_memory": out_of_memory, "disk_full": disk_full,
         "recovered": recovered, "after_out_of_memory": after_out_of_memory,
