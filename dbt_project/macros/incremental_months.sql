@@ -36,26 +36,34 @@
             from {{ balance_intervals }} as new_intervals
             where new_intervals.loaded_at >= {{ built_through(this_relation) }}
             union all
-            select
-                min(
-                    case
-                        -- an account new to the warehouse (maybe late, after its
-                        -- transactions): from its opening
-                        when new_accounts.first_loaded_at >= {{ built_through(this_relation) }}
-                            then new_accounts.opened_date
-                        when new_accounts.closed_date < new_accounts.delivered_date
-                            then new_accounts.closed_date
-                        else new_accounts.delivered_date
-                    end
-                ) as changed_date
-            from {{ accounts }} as new_accounts
-            where new_accounts.loaded_at >= {{ built_through(this_relation) }}
+            {{ account_changes_from(this_relation, accounts) }}
             {%- if extra_dates_sql %}
             union all
             {{ extra_dates_sql }}
             {%- endif %}
         ) as changed
     )
+{%- endmacro %}
+
+{#
+    The earliest date an account delivery loaded since changes, as a union member
+    (one row, changed_date): a new account (maybe late, after its transactions) from
+    its opening, a closing from its closing date or business date, whichever is
+    earlier, any other change from its business date.
+#}
+{% macro account_changes_from(this_relation, accounts) -%}
+    select
+        min(
+            case
+                when new_accounts.first_loaded_at >= {{ built_through(this_relation) }}
+                    then new_accounts.opened_date
+                when new_accounts.closed_date < new_accounts.delivered_date
+                    then new_accounts.closed_date
+                else new_accounts.delivered_date
+            end
+        ) as changed_date
+    from {{ accounts }} as new_accounts
+    where new_accounts.loaded_at >= {{ built_through(this_relation) }}
 {%- endmacro %}
 
 {#
@@ -108,11 +116,13 @@
     month's label looks that far ahead, and the last months of the window lose or
     gain their label as the as-of date moves. A customer month changed when it is
     the latest built or the as-of month (as in months_to_rebuild_from), was rebuilt
-    from rows loaded since (its loaded_at), or is of a customer whose record arrived
-    since (its months are new, their loaded_at is the accounts'). Evaluated once
+    from rows loaded since (its loaded_at), is of a customer whose record arrived
+    since (its months are new, their loaded_at is the accounts'), or an account
+    delivered since changes it (a closing: the month's loaded_at is that of its
+    balances and transactions, not of the account). Evaluated once
     when dbt executes and inlined as a date literal, like built_through.
 #}
-{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers) -%}
+{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers, accounts) -%}
     {%- set horizon = var('churn_label_horizon_months') | int -%}
     {%- set changed_sql -%}
         select cast({{ dbt.dateadd('month', -horizon, 'min(changed.changed_date)') }} as date)
@@ -133,6 +143,8 @@
             inner join {{ customers }} as new_customers
                 on new_customer_months.customer_id = new_customers.customer_id
             where new_customers.first_loaded_at >= {{ built_through(this_relation) }}
+            union all
+            {{ account_changes_from(this_relation, accounts) }}
         ) as changed
     {%- endset -%}
     {%- if execute -%}

@@ -23,7 +23,10 @@
 {%- set context_months = [prior_months, 3] | max %}
 {%- if is_incremental() %}
     {%- set rebuild_from = churn_months_to_rebuild_from(
-        this, ref('int_customer_months_aggregated'), ref('stg_core_banking__customers')
+        this,
+        ref('int_customer_months_aggregated'),
+        ref('stg_core_banking__customers'),
+        ref('int_accounts_classified'),
     ) %}
 {%- endif %}
 
