@@ -111,7 +111,8 @@
 {%- endmacro %}
 
 {#
-    Churn months (int_customer_months_churn_flagged) rebuild from
+    Churn months (int_customer_months_churn_flagged, and the reasons attributed to
+    them, int_churn_reasons_attributed) rebuild from
     churn_label_horizon_months before the earliest customer month that changed: a
     month's label looks that far ahead, and the last months of the window lose or
     gain their label as the as-of date moves. A customer month changed when it is
@@ -122,7 +123,7 @@
     balances and transactions, not of the account). Evaluated once
     when dbt executes and inlined as a date literal, like built_through.
 #}
-{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers, accounts) -%}
+{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers, accounts, extra_dates_sql=none) -%}
     {%- set horizon = var('churn_label_horizon_months') | int -%}
     {%- set changed_sql -%}
         select cast({{ dbt.dateadd('month', -horizon, 'min(changed.changed_date)') }} as date)
@@ -145,6 +146,10 @@
             where new_customers.first_loaded_at >= {{ built_through(this_relation) }}
             union all
             {{ account_changes_from(this_relation, accounts) }}
+            {%- if extra_dates_sql %}
+            union all
+            {{ extra_dates_sql }}
+            {%- endif %}
         ) as changed
     {%- endset -%}
     {%- if execute -%}

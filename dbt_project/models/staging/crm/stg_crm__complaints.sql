@@ -19,7 +19,10 @@ renamed as (
         -- dates
         cast(complaint_date as date) as complaint_date,
         cast(resolved_date as date) as resolved_date,
-        cast(_business_date as date) as delivered_date
+        cast(_business_date as date) as delivered_date,
+
+        -- timestamps: when the winning delivery was loaded (UTC); drives incremental models
+        _loaded_at as loaded_at
 
     from source
 ),

@@ -11,19 +11,55 @@
 -- files loaded): the window of the partial as-of month ends on the as-of date, and so
 -- does the look at the money leaving after a maturity. Rules spelled out in
 -- _business_definitions.md (churn_reason).
+-- Incremental (folder intermediate/incremental): a run attributes the churn months
+-- from the churn flags' rebuild month on (macro churn_months_to_rebuild_from), or
+-- from the month of a complaint loaded since when that is earlier, and keeps the
+-- others; delete+insert on month_start_date. A change of the seed
+-- churn_reason_thresholds needs `dbt build --full-refresh`.
+-- depends_on: {{ ref('stg_core_banking__customers') }}
+{{ config(
+    unique_key='month_start_date',
+    post_hook="delete from {{ this }} where month_start_date > (select max(reporting_months.month_start_date) from {{ ref('int_reporting_months') }} as reporting_months)",
+) }}
+{%- if is_incremental() %}
+    {%- set complaint_months_sql -%}
+        select cast({{ dbt.date_trunc('month', 'min(new_complaints.complaint_date)') }} as date)
+            as changed_date
+        from {{ ref('stg_crm__complaints') }} as new_complaints
+        where new_complaints.loaded_at >= {{ built_through(this) }}
+    {%- endset %}
+    {%- set rebuild_from = churn_months_to_rebuild_from(
+        this,
+        ref('int_customer_months_aggregated'),
+        ref('stg_core_banking__customers'),
+        ref('int_accounts_classified'),
+        extra_dates_sql=complaint_months_sql,
+    ) %}
+{%- endif %}
 with
 
 churn_months as (
     select * from {{ ref('int_customer_months_churn_flagged') }}
-    where is_churned
+    where
+        is_churned
+        {% if is_incremental() %}
+            and month_start_date >= {{ rebuild_from }}
+        {% endif %}
 ),
 
 customer_months as (
     select * from {{ ref('int_customer_months_aggregated') }}
 ),
 
+-- on a daily run, from the first day of the earliest window rebuilt
 transactions as (
     select * from {{ ref('int_transactions_classified') }}
+    {% if is_incremental() %}
+        where transaction_date >= (
+            select {{ dbt.dateadd('month', '1 - window_months', rebuild_from) }}
+            from {{ ref('churn_reason_thresholds') }}
+        )
+    {% endif %}
 ),
 
 accounts as (
@@ -48,6 +84,7 @@ windows as (
         churn_months.month_start_date,
         churn_months.month_end_date,
         churn_months.prior_3m_average_aum,
+        churn_months.loaded_at,
         reporting_window.as_of_date,
         case
             when churn_months.month_end_date <= reporting_window.as_of_date
@@ -204,6 +241,7 @@ evidence as (
         windows.month_start_date,
         windows.window_start_date,
         windows.decline_start_date,
+        windows.loaded_at,
         property_purchases.customer_id is not null as has_property_purchase,
         campaign_outflows.customer_id is not null as has_campaign_deposit_outflow,
         cast(
@@ -246,6 +284,7 @@ final as (
         evidence.has_campaign_deposit_outflow,
         evidence.other_bank_outflow_share,
         evidence.has_decline_complaint,
+        evidence.loaded_at,
         case
             when evidence.has_property_purchase then 'property_purchase'
             when evidence.has_campaign_deposit_outflow then 'campaign_deposit_maturity'
