@@ -36,10 +36,22 @@ MAX_MEAN_CHURN_PROBABILITY = 0.50
 # (check, rows of the upper layer, rows it must equal in the layer beneath, tables needed)
 COUNT_CHECKS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
-        "dim_customers = customers loaded into raw",
+        # a customer exists from its onboarding or its first account's month, up to the
+        # as-of date (a re-run of a past date with later files loaded lists fewer)
+        "dim_customers = customers loaded into raw, as of the run's date",
         "select count(*) from marts.dim_customers",
-        "select count(distinct customer_id) from raw.core_banking__customers",
-        ("marts.dim_customers", "raw.core_banking__customers"),
+        (
+            "select count(distinct customer_id) from raw.core_banking__customers "
+            "where cast(onboarded_date as date) <= "
+            "(select as_of_date from intermediate.int_reporting_window) "
+            "or customer_id in (select customer_id from marts.fct_customer_months)"
+        ),
+        (
+            "marts.dim_customers",
+            "raw.core_banking__customers",
+            "intermediate.int_reporting_window",
+            "marts.fct_customer_months",
+        ),
     ),
     (
         "stg customers = customers loaded into raw",
