@@ -67,6 +67,18 @@
 {%- endmacro %}
 
 {#
+    The earliest date complaints loaded since change, as a union member (one row,
+    changed_date): the first day of the month of the earliest of them (a complaint
+    counts from its date on).
+#}
+{% macro complaint_changes_from(this_relation) -%}
+    select cast({{ dbt.date_trunc('month', 'min(new_complaints.complaint_date)') }} as date)
+        as changed_date
+    from {{ ref('stg_crm__complaints') }} as new_complaints
+    where new_complaints.loaded_at >= {{ built_through(this_relation) }}
+{%- endmacro %}
+
+{#
     The latest load the rows of an incremental model were built from: the
     latest loaded_at in `this` (1900-01-01 when it is empty). When dbt executes,
     it is read once, before the model is written, and inlined as a timestamp

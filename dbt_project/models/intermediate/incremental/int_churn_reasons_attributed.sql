@@ -22,18 +22,12 @@
     post_hook="delete from {{ this }} where month_start_date > (select max(reporting_months.month_start_date) from {{ ref('int_reporting_months') }} as reporting_months)",
 ) }}
 {%- if is_incremental() %}
-    {%- set complaint_months_sql -%}
-        select cast({{ dbt.date_trunc('month', 'min(new_complaints.complaint_date)') }} as date)
-            as changed_date
-        from {{ ref('stg_crm__complaints') }} as new_complaints
-        where new_complaints.loaded_at >= {{ built_through(this) }}
-    {%- endset %}
     {%- set rebuild_from = churn_months_to_rebuild_from(
         this,
         ref('int_customer_months_aggregated'),
         ref('stg_core_banking__customers'),
         ref('int_accounts_classified'),
-        extra_dates_sql=complaint_months_sql,
+        extra_dates_sql=complaint_changes_from(this),
     ) %}
 {%- endif %}
 with

@@ -9,238 +9,37 @@
 -- evidences ride along (largest real-estate payment, also as a share of the prior
 -- 3-month average AUM, and matured campaign deposits), and the share of the AUM
 -- accounts open at signal_date that are investment products (behaviour segments).
-{%- set n = var('churn_signal_months') | int %}
-{%- set maturity_days = var('churn_signal_maturity_days') | int %}
-{%- set complaint_days = var('churn_signal_complaint_days') | int %}
-
+-- Computed in int_customer_months_signals_measured (incremental: a daily run
+-- rebuilds the months its changes reach) and published here with its contract.
 with
 
-churn_months as (
-    select * from {{ ref('fct_customer_churn_months') }}
-),
-
-customer_months as (
-    select * from {{ ref('fct_customer_months') }}
-),
-
-reporting_months as (
-    select * from {{ ref('int_reporting_months') }}
-),
-
-transactions as (
-    select * from {{ ref('fct_transactions') }}
-),
-
-accounts as (
-    select * from {{ ref('int_accounts_classified') }}
-),
-
-complaints as (
-    select * from {{ ref('stg_crm__complaints') }}
-),
-
-month_ends as (
-    select
-        customer_months.customer_id,
-        customer_months.month_start_date,
-        reporting_months.last_covered_date as signal_date,
-        customer_months.outflow_amount,
-        customer_months.other_bank_outflow_amount,
-        customer_months.is_active,
-        case when customer_months.payroll_credit_count > 0 then 1 else 0 end as has_payroll
-    from customer_months
-    inner join reporting_months
-        on customer_months.month_start_date = reporting_months.month_start_date
-),
-
--- months are consecutive per customer (fct_customer_months), so row windows are month windows
-rolling as (
-    select
-        customer_id,
-        month_start_date,
-        signal_date,
-        sum(outflow_amount) over recent as outflow_amount_3m,
-        sum(other_bank_outflow_amount) over recent as other_bank_outflow_amount_3m,
-        sum(case when is_active then 1 else 0 end) over recent as active_months_3m,
-        sum(case when is_active then 1 else 0 end) over previous as active_months_previous_3m,
-        sum(has_payroll) over months_before as payroll_months_before,
-        count(*) over months_before as months_before_count,
-        has_payroll
-    from month_ends
-    window
-        recent as (partition by customer_id order by month_start_date rows between {{ n - 1 }} preceding and current row),
-        previous as (partition by customer_id order by month_start_date rows between {{ 2 * n - 1 }} preceding and {{ n }} preceding),
-        months_before as (partition by customer_id order by month_start_date rows between {{ n }} preceding and 1 preceding)
-),
-
-time_deposits as (
-    select
-        accounts.customer_id,
-        accounts.campaign_id,
-        accounts.opened_date,
-        accounts.closed_date,
-        accounts.maturity_date,
-        accounts.principal_amount
-    from accounts
-    where accounts.product_category = 'time_deposit'
-),
-
-maturing_deposits as (
-    select
-        month_ends.customer_id,
-        month_ends.month_start_date,
-        count(*) as maturing_time_deposit_count,
-        sum(time_deposits.principal_amount) as maturing_time_deposit_amount
-    from month_ends
-    inner join time_deposits
-        on
-            month_ends.customer_id = time_deposits.customer_id
-            and time_deposits.opened_date <= month_ends.signal_date
-            and (time_deposits.closed_date is null or time_deposits.closed_date > month_ends.signal_date)
-            and time_deposits.maturity_date > month_ends.signal_date
-            and time_deposits.maturity_date <= {{ dbt.dateadd('day', maturity_days, 'month_ends.signal_date') }}
-    group by month_ends.customer_id, month_ends.month_start_date
-),
-
-matured_campaign_deposits as (
-    select
-        month_ends.customer_id,
-        month_ends.month_start_date,
-        count(*) as matured_campaign_deposit_count
-    from month_ends
-    inner join time_deposits
-        on
-            month_ends.customer_id = time_deposits.customer_id
-            and time_deposits.campaign_id is not null
-            and time_deposits.maturity_date <= month_ends.signal_date
-            and time_deposits.maturity_date > {{ dbt.dateadd('month', -n, 'month_ends.signal_date') }}
-    group by month_ends.customer_id, month_ends.month_start_date
-),
-
-recent_complaints as (
-    select
-        month_ends.customer_id,
-        month_ends.month_start_date,
-        count(*) as complaint_count
-    from month_ends
-    inner join complaints
-        on
-            month_ends.customer_id = complaints.customer_id
-            and complaints.complaint_date <= month_ends.signal_date
-            and complaints.complaint_date > {{ dbt.dateadd('day', -complaint_days, 'month_ends.signal_date') }}
-    group by month_ends.customer_id, month_ends.month_start_date
-),
-
-real_estate_payments as (
-    select
-        month_ends.customer_id,
-        month_ends.month_start_date,
-        max(transactions.transaction_amount) as largest_real_estate_payment_amount
-    from month_ends
-    inner join transactions
-        on
-            month_ends.customer_id = transactions.customer_id
-            and transactions.transaction_date <= month_ends.signal_date
-            and transactions.transaction_date >= {{ dbt.dateadd('month', 1 - n, 'month_ends.month_start_date') }}
-    where
-        transactions.merchant_category = 'real_estate'
-        and transactions.direction = 'debit'
-    group by month_ends.customer_id, month_ends.month_start_date
-),
-
--- AUM accounts open at the end of signal_date (opened by then, not closed on or before it)
-open_aum_accounts as (
-    select
-        month_ends.customer_id,
-        month_ends.month_start_date,
-        count(*) as aum_account_count,
-        sum(case when accounts.is_investment then 1 else 0 end) as investment_account_count
-    from month_ends
-    inner join accounts
-        on
-            month_ends.customer_id = accounts.customer_id
-            and accounts.opened_date <= month_ends.signal_date
-            and (accounts.closed_date is null or accounts.closed_date > month_ends.signal_date)
-    where accounts.is_aum
-    group by month_ends.customer_id, month_ends.month_start_date
+signal_months as (
+    select * from {{ ref('int_customer_months_signals_measured') }}
 ),
 
 final as (
     select
-        rolling.customer_id,
-        rolling.month_start_date,
-        rolling.signal_date,
-        churn_months.is_complete_month,
-        churn_months.month_average_aum,
-        churn_months.prior_3m_average_aum,
-        churn_months.aum_trend_3m,
-        cast(
-            case
-                when rolling.outflow_amount_3m > 0
-                    then {{ round_half_up(
-                        'rolling.other_bank_outflow_amount_3m', 'rolling.outflow_amount_3m',
-                        scale=4, input_scale=2
-                    ) }}
-            end as decimal(9, 4)
-        ) as other_bank_outflow_share_3m,
-        cast(coalesce(maturing_deposits.maturing_time_deposit_count, 0) as integer)
-            as maturing_time_deposit_count_30d,
-        cast(coalesce(maturing_deposits.maturing_time_deposit_amount, 0) as decimal(18, 2))
-            as maturing_time_deposit_amount_30d,
-        (rolling.has_payroll = 0 and rolling.months_before_count = {{ n }} and rolling.payroll_months_before = {{ n }})
-            as is_payroll_missing,
-        cast(coalesce(recent_complaints.complaint_count, 0) as integer) as complaint_count_90d,
-        cast(rolling.active_months_3m as integer) as active_months_3m,
-        cast(coalesce(rolling.active_months_previous_3m, 0) - rolling.active_months_3m as integer)
-            as active_months_fall,
-        cast(coalesce(matured_campaign_deposits.matured_campaign_deposit_count, 0) as integer)
-            as matured_campaign_deposit_count_3m,
-        cast(coalesce(real_estate_payments.largest_real_estate_payment_amount, 0) as decimal(18, 2))
-            as largest_real_estate_payment_amount_3m,
-        cast(
-            case
-                when churn_months.prior_3m_average_aum > 0
-                    then {{ round_half_up(
-                        'coalesce(real_estate_payments.largest_real_estate_payment_amount, 0)',
-                        'churn_months.prior_3m_average_aum',
-                        scale=4, input_scale=2
-                    ) }}
-            end as decimal(12, 4)
-        ) as real_estate_payment_share_of_prior_aum_3m,
-        cast(
-            {{ round_half_up(
-                'open_aum_accounts.investment_account_count',
-                'open_aum_accounts.aum_account_count',
-                scale=4, input_scale=0
-            ) }} as decimal(9, 4)
-        ) as investment_account_share,
-        churn_months.is_churned,
-        churn_months.churn_label_3m
-    from rolling
-    inner join churn_months
-        on
-            rolling.customer_id = churn_months.customer_id
-            and rolling.month_start_date = churn_months.month_start_date
-    left join maturing_deposits
-        on
-            rolling.customer_id = maturing_deposits.customer_id
-            and rolling.month_start_date = maturing_deposits.month_start_date
-    left join matured_campaign_deposits
-        on
-            rolling.customer_id = matured_campaign_deposits.customer_id
-            and rolling.month_start_date = matured_campaign_deposits.month_start_date
-    left join recent_complaints
-        on
-            rolling.customer_id = recent_complaints.customer_id
-            and rolling.month_start_date = recent_complaints.month_start_date
-    left join real_estate_payments
-        on
-            rolling.customer_id = real_estate_payments.customer_id
-            and rolling.month_start_date = real_estate_payments.month_start_date
-    left join open_aum_accounts
-        on
-            rolling.customer_id = open_aum_accounts.customer_id
-            and rolling.month_start_date = open_aum_accounts.month_start_date
+        customer_id,
+        month_start_date,
+        signal_date,
+        is_complete_month,
+        month_average_aum,
+        prior_3m_average_aum,
+        aum_trend_3m,
+        other_bank_outflow_share_3m,
+        maturing_time_deposit_count_30d,
+        maturing_time_deposit_amount_30d,
+        is_payroll_missing,
+        complaint_count_90d,
+        active_months_3m,
+        active_months_fall,
+        matured_campaign_deposit_count_3m,
+        largest_real_estate_payment_amount_3m,
+        real_estate_payment_share_of_prior_aum_3m,
+        investment_account_share,
+        is_churned,
+        churn_label_3m
+    from signal_months
 )
 
 select * from final

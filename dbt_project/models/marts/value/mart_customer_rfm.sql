@@ -42,19 +42,55 @@ as_of_months as (
             and reporting_months.last_covered_date = reporting_months.as_of_date
 ),
 
+-- F over the window (as_of_date - frequency_days, as_of_date]: the customer months after
+-- the window's first month count their customer-initiated transactions already (up to
+-- the as-of date); only the first month is counted from the transactions, from the
+-- window's first day on. So F reads one month of transactions, not a year.
+frequency_window as (
+    select
+        as_of_date,
+        {{ dbt.dateadd('day', 1 - frequency_days, 'as_of_date') }} as window_start_date,
+        cast({{ dbt.date_trunc('month', dbt.dateadd('day', 1 - frequency_days, 'as_of_date')) }} as date)
+            as first_month_start_date
+    from reporting_months
+    where last_covered_date = as_of_date
+),
+
+frequencies_after_first_month as (
+    select
+        customer_months.customer_id,
+        sum(customer_months.customer_initiated_transaction_count) as frequency_count
+    from customer_months
+    cross join frequency_window
+    where customer_months.month_start_date > frequency_window.first_month_start_date
+    group by customer_months.customer_id
+),
+
+frequencies_in_first_month as (
+    select
+        transactions.customer_id,
+        count(*) as frequency_count
+    from transactions
+    cross join frequency_window
+    where
+        transactions.is_customer_initiated
+        and transactions.transaction_date >= frequency_window.window_start_date
+        and transactions.transaction_date
+        < {{ dbt.dateadd('month', 1, 'frequency_window.first_month_start_date') }}
+        and transactions.transaction_date <= frequency_window.as_of_date
+    group by transactions.customer_id
+),
+
 frequencies as (
     select
         as_of_months.customer_id,
-        count(transactions.transaction_id) as frequency_count
+        coalesce(frequencies_after_first_month.frequency_count, 0)
+        + coalesce(frequencies_in_first_month.frequency_count, 0) as frequency_count
     from as_of_months
-    inner join transactions
-        on
-            as_of_months.customer_id = transactions.customer_id
-            and transactions.is_customer_initiated
-            and as_of_months.as_of_date >= transactions.transaction_date
-            and transactions.transaction_date
-            > {{ dbt.dateadd('day', -frequency_days, 'as_of_months.as_of_date') }}
-    group by as_of_months.customer_id
+    left join frequencies_after_first_month
+        on as_of_months.customer_id = frequencies_after_first_month.customer_id
+    left join frequencies_in_first_month
+        on as_of_months.customer_id = frequencies_in_first_month.customer_id
 ),
 
 measured as (
