@@ -3,6 +3,7 @@
     uv run python benchmarks/run.py --customers 10000 [--months 12] [--data-dir DIR]
         [--landing DIR]   (reuse a bank generated before instead of generating one)
         [--snapshot-before-next-day DIR]   (keep the state before the next day, to re-run it)
+        [--resume]   (continue the benchmark in --data-dir from the step that stopped it)
 
 Stages, each with its wall time and the peak memory of its process tree:
 
@@ -19,7 +20,7 @@ Stages, each with its wall time and the peak memory of its process tree:
 4. next business day: ``airflow dags test customer_operations_daily <D>``: loads day
    D's files, rebuilds, scores with the approved model, publishes.
 5. single-pass limit: one hand-written DuckDB query over the raw tables as loaded by
-   the first daily run, computing per customer and month what the marts' core
+   the first daily run (deliveries up to D-1), computing per customer and month what the marts' core
    figures need (month-average AUM with carry-forward over balance intervals,
    customer-initiated and digital transaction counts, inflows and outflows). The
    ratio ``dbt build / limit`` compares it with the first run's dbt task groups.
@@ -29,8 +30,10 @@ children, sampled every 0.2 s with psutil (shared pages count once per process, 
 it errs high; a peak shorter than the interval can be missed). A task's peak is the
 largest sample inside its start and end.
 
-Prints a table and writes the figures as JSON (``--json``, default
-``<data-dir>/benchmark.json``). The bank and every file a run writes stay under the
+Each step's figures are printed and kept in ``<data-dir>/benchmark-progress.json`` as
+soon as it ends, so a step that fails (a full disk, say) loses only itself; ``--resume``
+runs the steps not recorded yet. At the end it prints a table and writes the figures as
+JSON (``--json``, default ``<data-dir>/benchmark.json``). The bank and every file a run writes stay under the
 data dir, by default a new temporary folder; it must be outside the repository.
 ``DBT_EXECUTION_MODE`` (``--execution-mode``) picks how cosmos runs dbt.
 """
@@ -70,6 +73,7 @@ PATH_VARIABLES = (
     "AIRFLOW_HOME",
 )
 SAMPLE_SECONDS = 0.2
+PROGRESS_FILE = "benchmark-progress.json"
 
 
 @dataclass
@@ -334,14 +338,16 @@ def run_dag(
 
 
 # The single pass: the same raw tables and rules as the dbt models (latest delivery per
-# key, seeds product_categories and transaction_type_rules, var digital_channels,
-# own-account transfers counted once), written as one query, without the layers.
+# key among the deliveries up to the as-of date, so later loads do not change it; seeds
+# product_categories and transaction_type_rules, var digital_channels, own-account
+# transfers counted once), written as one query, without the layers.
 SINGLE_PASS_SQL = """
 with
 accounts as (
     select account_id, customer_id, product_code,
            cast(opened_date as date) as opened_date, cast(closed_date as date) as closed_date
     from raw.core_banking__accounts
+    where _business_date <= $as_of
     qualify row_number() over (
         partition by account_id
         order by _business_date desc, _loaded_at desc, _source_file desc, _source_line desc) = 1
@@ -349,6 +355,7 @@ accounts as (
 products as (
     select product_code, product_category
     from raw.reference__products
+    where _business_date <= $as_of
     qualify row_number() over (
         partition by product_code
         order by _business_date desc, _loaded_at desc, _source_file desc, _source_line desc) = 1
@@ -364,7 +371,7 @@ balances as (
     select account_id, cast(balance_date as date) as balance_date,
            cast(balance as decimal(18, 2)) as balance_amount
     from raw.core_banking__balances
-    where cast(balance_date as date) <= $as_of
+    where cast(balance_date as date) <= $as_of and _business_date <= $as_of
     qualify row_number() over (
         partition by account_id, balance_date
         order by _business_date desc, _loaded_at desc, _source_file desc, _source_line desc) = 1
@@ -406,7 +413,7 @@ transactions as (
            counterparty_name, cast(amount as decimal(18, 2)) as amount,
            date_trunc('month', cast(transaction_date as date)) as month_start
     from raw.core_banking__transactions
-    where cast(transaction_date as date) <= $as_of
+    where cast(transaction_date as date) <= $as_of and _business_date <= $as_of
     qualify row_number() over (
         partition by transaction_id
         order by _business_date desc, _loaded_at desc, _source_file desc, _source_line desc) = 1
@@ -540,6 +547,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="DBT_EXECUTION_MODE for the DAGs (default: the DAG's default)",
     )
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue the benchmark in --data-dir where it stopped (its {PROGRESS_FILE})",
+    )
+    parser.add_argument(
         "--single-pass-only",
         nargs=3,
         metavar=("WAREHOUSE", "AS_OF", "START"),
@@ -562,32 +574,37 @@ def main(argv: list[str] | None = None) -> dict:
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="bank-benchmark-"))).resolve()
     if data_dir == REPO_ROOT or REPO_ROOT in data_dir.parents:
         raise SystemExit(f"--data-dir {data_dir} is inside the repository; pick a folder outside")
-    if data_dir.exists() and any(data_dir.iterdir()):
-        raise SystemExit(f"--data-dir {data_dir} is not empty; the benchmark starts from nothing")
+    progress = Progress(data_dir / PROGRESS_FILE)
+    if args.resume:
+        progress.load()
+    elif data_dir.exists() and any(data_dir.iterdir()):
+        raise SystemExit(
+            f"--data-dir {data_dir} is not empty; the benchmark starts from nothing "
+            "(--resume continues a benchmark that stopped)"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "benchmark-logs"
     env = pipeline_environment(data_dir, args.execution_mode)
     print(f"== benchmark in {data_dir} (logs in {logs})", flush=True)
-    stages: list[Stage] = []
     started = time.time()
 
     # Setup, not timed as a stage: the manifest the DAG renders from, Airflow's database.
     Path(env["WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     dbt_dirs = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     run_measured([tool("dbt"), "parse", "--quiet", *dbt_dirs], env, logs / "setup-dbt-parse.log")
-    run_measured([tool("airflow"), "db", "migrate"], env, logs / "setup-airflow-db.log")
-    run_measured(
-        [tool("airflow"), "pools", "set", "duckdb_writer", "1", "warehouse writers"],
-        env,
-        logs / "setup-airflow-pool.log",
-    )
+    if not progress.done("first daily run"):
+        run_measured([tool("airflow"), "db", "migrate"], env, logs / "setup-airflow-db.log")
+        run_measured(
+            [tool("airflow"), "pools", "set", "duckdb_writer", "1", "warehouse writers"],
+            env,
+            logs / "setup-airflow-pool.log",
+        )
     layers = node_layers(DBT_PROJECT_DIR / "target" / "manifest.json")
 
-    bank_rows: dict[str, int] = {}
     if args.landing:
         env["LANDING_PATH"] = str(args.landing.resolve())
         print(f"== using the landing area {env['LANDING_PATH']} (not generated)", flush=True)
-    else:
+    elif not progress.done("generate"):
         print(f"== generating {args.customers} customers x {args.months} months", flush=True)
         generated = run_measured(
             [
@@ -617,8 +634,10 @@ def main(argv: list[str] | None = None) -> dict:
             f"{bank_rows.get('transactions', 0):,} transactions, "
             f"{bank_rows.get('balances', 0):,} balances"
         )
-        stages.append(
-            Stage("generate", generated.wall_seconds, generated.peak_rss_bytes, note=note)
+        progress.record(
+            "generate",
+            [Stage("generate", generated.wall_seconds, generated.peak_rss_bytes, note=note)],
+            bank_rows=bank_rows,
         )
     dates = business_dates(Path(env["LANDING_PATH"]))
     if len(dates) < 2:
@@ -626,68 +645,89 @@ def main(argv: list[str] | None = None) -> dict:
     first_date, next_date = dates[-2], dates[-1]
     history_start = date.fromisoformat(args.start_date)
 
-    print(f"== first daily run for {first_date}", flush=True)
-    first, first_tasks = run_dag(env, DAILY_DAG, first_date, logs, "first-daily-run")
-    first_parts, dbt_seconds = daily_parts(
-        first_tasks, first, layers, (logs / "first-daily-run.log").read_text(errors="replace")
-    )
-    stages.append(
-        Stage(f"first daily run ({first_date})", first.wall_seconds, first.peak_rss_bytes)
-    )
-    stages.extend(first_parts)
+    if not progress.done("first daily run"):
+        print(f"== first daily run for {first_date}", flush=True)
+        first, first_tasks = run_dag(env, DAILY_DAG, first_date, logs, "first-daily-run")
+        first_parts, dbt_seconds = daily_parts(
+            first_tasks, first, layers, (logs / "first-daily-run.log").read_text(errors="replace")
+        )
+        first_stage = Stage(
+            f"first daily run ({first_date})", first.wall_seconds, first.peak_rss_bytes
+        )
+        progress.record(
+            "first daily run", [first_stage, *first_parts], first_run_dbt_seconds=dbt_seconds
+        )
 
-    print("== single-pass limit over the raw tables", flush=True)
-    limit_run = run_measured(
-        [
-            tool("python"),
-            str(Path(__file__).resolve()),
-            "--customers",
-            "0",
-            "--single-pass-only",
-            env["WAREHOUSE_PATH"],
-            first_date.isoformat(),
-            history_start.isoformat(),
-        ],
-        env,
-        logs / "single-pass.log",
-    )
-    limit = json.loads(limit_run_output(logs / "single-pass.log"))
+    if not progress.done("training"):
+        print(f"== training for {first_date}", flush=True)
+        training, _ = run_dag(env, TRAINING_DAG, first_date, logs, "training")
+        progress.record(
+            "training",
+            [Stage(f"training ({first_date})", training.wall_seconds, training.peak_rss_bytes)],
+        )
 
-    print(f"== training for {first_date}", flush=True)
-    training, _ = run_dag(env, TRAINING_DAG, first_date, logs, "training")
-    stages.append(Stage(f"training ({first_date})", training.wall_seconds, training.peak_rss_bytes))
-
-    if args.snapshot_before_next_day:
-        print(f"== copying the bank to {args.snapshot_before_next_day}", flush=True)
-        copy_bank(data_dir, args.snapshot_before_next_day)
-    print(f"== next business day for {next_date}", flush=True)
-    following, following_tasks = run_dag(env, DAILY_DAG, next_date, logs, "next-business-day")
-    following_parts, next_dbt_seconds = daily_parts(
-        following_tasks,
-        following,
-        layers,
-        (logs / "next-business-day.log").read_text(errors="replace"),
-    )
-    stages.append(
-        Stage(
+    if not progress.done("next business day"):
+        if args.snapshot_before_next_day:
+            print(f"== copying the bank to {args.snapshot_before_next_day}", flush=True)
+            copy_bank(data_dir, args.snapshot_before_next_day)
+        print(f"== next business day for {next_date}", flush=True)
+        following, following_tasks = run_dag(env, DAILY_DAG, next_date, logs, "next-business-day")
+        following_parts, next_dbt_seconds = daily_parts(
+            following_tasks,
+            following,
+            layers,
+            (logs / "next-business-day.log").read_text(errors="replace"),
+        )
+        following_stage = Stage(
             f"next business day ({next_date}, one new day of files)",
             following.wall_seconds,
             following.peak_rss_bytes,
         )
-    )
-    stages.extend(following_parts)
-    total = sum(s.wall_seconds for s in stages if s.level == 0)
-    peak = max(s.peak_rss_bytes for s in stages if s.level == 0)
-    stages.append(Stage("total (generate, first run, training, next day)", total, peak))
-    stages.append(
-        Stage(
+        progress.record(
+            "next business day",
+            [following_stage, *following_parts],
+            next_run_dbt_seconds=next_dbt_seconds,
+        )
+
+    if not progress.done("single-pass limit"):
+        print("== single-pass limit over the raw tables", flush=True)
+        limit_run = run_measured(
+            [
+                tool("python"),
+                str(Path(__file__).resolve()),
+                "--customers",
+                "0",
+                "--single-pass-only",
+                env["WAREHOUSE_PATH"],
+                first_date.isoformat(),
+                history_start.isoformat(),
+            ],
+            env,
+            logs / "single-pass.log",
+        )
+        limit = json.loads(limit_run_output(logs / "single-pass.log"))
+        limit_stage = Stage(
             "single-pass limit (one DuckDB query over raw)",
             limit["query_seconds"],
             limit_run.peak_rss_bytes,
             note=f"process {limit_run.wall_seconds:.1f} s; {int(limit['customer_months'])} "
             "customer-months",
         )
-    )
+        progress.record("single-pass limit", [limit_stage], single_pass=limit)
+
+    stages = [
+        *progress.stages("generate"),
+        *progress.stages("first daily run"),
+        *progress.stages("training"),
+        *progress.stages("next business day"),
+    ]
+    total = sum(s.wall_seconds for s in stages if s.level == 0)
+    peak = max(s.peak_rss_bytes for s in stages if s.level == 0)
+    stages.append(Stage("total (generate, first run, training, next day)", total, peak))
+    stages.extend(progress.stages("single-pass limit"))
+    figures = progress.figures
+    limit = figures["single_pass"]
+    dbt_seconds = figures["first_run_dbt_seconds"]
     ratio = dbt_seconds / limit["query_seconds"] if limit["query_seconds"] > 0 else float("inf")
     result = {
         "customers": args.customers,
@@ -696,17 +736,18 @@ def main(argv: list[str] | None = None) -> dict:
         "dirt_rate": args.dirt_rate,
         "first_run_date": first_date.isoformat(),
         "next_run_date": next_date.isoformat(),
-        "bank_rows": bank_rows,
+        "bank_rows": figures.get("bank_rows", {}),
         "landing": env["LANDING_PATH"],
         "execution_mode": env.get("DBT_EXECUTION_MODE", "DAG default"),
         "machine": machine(),
         "data_dir": str(data_dir),
         "stages": [asdict(stage) for stage in stages],
         "first_run_dbt_seconds": dbt_seconds,
-        "next_run_dbt_seconds": next_dbt_seconds,
+        "next_run_dbt_seconds": figures["next_run_dbt_seconds"],
         "single_pass": limit,
         "dbt_build_to_limit_ratio": ratio,
         "benchmark_wall_seconds": time.time() - started,
+        "resumed": args.resume,
     }
     print()
     print(format_table(stages))
@@ -720,6 +761,43 @@ def main(argv: list[str] | None = None) -> dict:
     json_path.write_text(json.dumps(result, indent=2))
     print(f"figures: {json_path}")
     return result
+
+
+class Progress:
+    """The steps measured so far, kept in the data dir after each step: a step that
+    fails (a full disk, a killed session) leaves the earlier figures, and ``--resume``
+    runs only the steps not recorded yet."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.steps: dict[str, list[Stage]] = {}
+        self.figures: dict = {}
+
+    def load(self) -> None:
+        if not self.path.exists():
+            raise SystemExit(f"--resume: {self.path} not found (no benchmark stopped there)")
+        saved = json.loads(self.path.read_text())
+        self.steps = {
+            name: [Stage(**stage) for stage in stages] for name, stages in saved["steps"].items()
+        }
+        self.figures = saved["figures"]
+        print(f"== resuming after: {', '.join(self.steps)}", flush=True)
+
+    def done(self, step: str) -> bool:
+        return step in self.steps
+
+    def stages(self, step: str) -> list[Stage]:
+        return self.steps.get(step, [])
+
+    def record(self, step: str, stages: list[Stage], **figures) -> None:
+        self.steps[step] = stages
+        self.figures.update(figures)
+        print(format_table(stages), flush=True)
+        saved = {
+            "steps": {name: [asdict(s) for s in members] for name, members in self.steps.items()},
+            "figures": self.figures,
+        }
+        self.path.write_text(json.dumps(saved, indent=2))
 
 
 def copy_bank(source: Path, target: Path) -> None:
