@@ -123,22 +123,19 @@
 {%- endmacro %}
 
 {#
-    Churn months (int_customer_months_churn_flagged, and the reasons attributed to
-    them, int_churn_reasons_attributed) rebuild from
-    churn_label_horizon_months before the earliest customer month that changed: a
-    month's label looks that far ahead, and the last months of the window lose or
-    gain their label as the as-of date moves. A customer month changed when it is
-    the latest built or the as-of month (as in months_to_rebuild_from), was rebuilt
-    from rows loaded since (its loaded_at), is of a customer whose record arrived
-    since (its months are new, their loaded_at is the accounts'), or an account
-    delivered since changes it (a closing: the month's loaded_at is that of its
-    balances and transactions, not of the account). Evaluated once
-    when dbt executes and inlined as a date literal, like built_through.
+    The earliest customer month that changed since the build of `this`, as a date
+    literal: it is the latest built or the as-of month (as in months_to_rebuild_from),
+    was rebuilt from rows loaded since (its loaded_at), is of a customer whose record
+    arrived since (its months are new, their loaded_at is the accounts'), or an
+    account delivered since changes it (a closing: the month's loaded_at is that of
+    its balances and transactions, not of the account). int_customer_months_signals_measured
+    rebuilds from it (its measures look backwards only). Evaluated once when dbt
+    executes and inlined as a date literal, like built_through; `months_back` moves
+    it back that many months.
 #}
-{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers, accounts, extra_dates_sql=none) -%}
-    {%- set horizon = var('churn_label_horizon_months') | int -%}
+{% macro customer_months_changed_from(this_relation, customer_months, customers, accounts, extra_dates_sql=none, months_back=0) -%}
     {%- set changed_sql -%}
-        select cast({{ dbt.dateadd('month', -horizon, 'min(changed.changed_date)') }} as date)
+        select cast({{ dbt.dateadd('month', -months_back, 'min(changed.changed_date)') }} as date)
         from (
             select max(built.month_start_date) as changed_date
             from {{ this_relation }} as built
@@ -170,6 +167,20 @@
     {%- else -%}
         ({{ changed_sql }})
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    Churn months (int_customer_months_churn_flagged, and the reasons attributed to
+    them, int_churn_reasons_attributed) rebuild from churn_label_horizon_months
+    before the earliest customer month that changed (customer_months_changed_from):
+    a month's label looks that far ahead, and the last months of the window lose or
+    gain their label as the as-of date moves.
+#}
+{% macro churn_months_to_rebuild_from(this_relation, customer_months, customers, accounts, extra_dates_sql=none) -%}
+    {{- customer_months_changed_from(
+        this_relation, customer_months, customers, accounts, extra_dates_sql,
+        months_back=var('churn_label_horizon_months') | int
+    ) -}}
 {%- endmacro %}
 
 {#

@@ -1,16 +1,16 @@
 -- One row per customer and month of int_customer_months_aggregated: the early-warning
 -- signals of churn (docs/metrics.md "Churn") as they stood at the month's last
--- covered day, with the month's churn flag and label; published as
--- fct_customer_signal_months (see there for the windows and the evidences).
--- Incremental (folder intermediate/incremental): a run rebuilds the months from the
--- churn flags' rebuild month (macro churn_months_to_rebuild_from: the labels of the
--- churn_label_horizon_months before the earliest changed month change with it), or
--- from the month of a complaint loaded since when that is earlier, and keeps the
--- others; delete+insert on month_start_date. The rebuilt months' windows read the
--- 2 x churn_signal_months - 1 customer months before them (the context), and the
--- transactions from the first rebuilt window on. A signal of a month looks only
+-- covered day; fct_customer_signal_months publishes them with the month's churn flag
+-- and label (see there for the windows and the evidences).
+-- Incremental (folder intermediate/incremental): a signal of a month looks only
 -- backwards or at accounts (opened, closed, maturing), so a change reaches the
--- months from its own on. A change of the churn_signal_* vars needs
+-- months from its own on. A run rebuilds the months from the earliest customer month
+-- that changed (macro customer_months_changed_from), or from the month of a complaint
+-- loaded since when that is earlier, and keeps the others; delete+insert on
+-- month_start_date. The rebuilt months' windows read the 2 x churn_signal_months - 1
+-- customer months before them (the context), and the transactions from the first
+-- rebuilt window on. The labels look ahead, which is why they are joined in the
+-- published table, not kept here. A change of the churn_signal_* vars needs
 -- `dbt build --full-refresh`.
 -- depends_on: {{ ref('stg_core_banking__customers') }}
 {{ config(
@@ -21,7 +21,7 @@
 {%- set maturity_days = var('churn_signal_maturity_days') | int %}
 {%- set complaint_days = var('churn_signal_complaint_days') | int %}
 {%- if is_incremental() %}
-    {%- set rebuild_from = churn_months_to_rebuild_from(
+    {%- set rebuild_from = customer_months_changed_from(
         this,
         ref('int_customer_months_aggregated'),
         ref('stg_core_banking__customers'),
@@ -31,13 +31,6 @@
 {%- endif %}
 
 with
-
-churn_months as (
-    select * from {{ ref('int_customer_months_churn_flagged') }}
-    {% if is_incremental() %}
-        where month_start_date >= {{ rebuild_from }}
-    {% endif %}
-),
 
 customer_months as (
     select * from {{ ref('int_customer_months_aggregated') }}
@@ -207,10 +200,6 @@ final as (
         rolling.customer_id,
         rolling.month_start_date,
         rolling.signal_date,
-        churn_months.is_complete_month,
-        churn_months.month_average_aum,
-        churn_months.prior_3m_average_aum,
-        churn_months.aum_trend_3m,
         cast(
             case
                 when rolling.outflow_amount_3m > 0
@@ -235,30 +224,14 @@ final as (
         cast(coalesce(real_estate_payments.largest_real_estate_payment_amount, 0) as decimal(18, 2))
             as largest_real_estate_payment_amount_3m,
         cast(
-            case
-                when churn_months.prior_3m_average_aum > 0
-                    then {{ round_half_up(
-                        'coalesce(real_estate_payments.largest_real_estate_payment_amount, 0)',
-                        'churn_months.prior_3m_average_aum',
-                        scale=4, input_scale=2
-                    ) }}
-            end as decimal(12, 4)
-        ) as real_estate_payment_share_of_prior_aum_3m,
-        cast(
             {{ round_half_up(
                 'open_aum_accounts.investment_account_count',
                 'open_aum_accounts.aum_account_count',
                 scale=4, input_scale=0
             ) }} as decimal(9, 4)
         ) as investment_account_share,
-        churn_months.is_churned,
-        churn_months.churn_label_3m,
-        greatest(rolling.loaded_at, churn_months.loaded_at) as loaded_at
+        rolling.loaded_at
     from rolling
-    inner join churn_months
-        on
-            rolling.customer_id = churn_months.customer_id
-            and rolling.month_start_date = churn_months.month_start_date
     left join maturing_deposits
         on
             rolling.customer_id = maturing_deposits.customer_id
@@ -279,6 +252,9 @@ final as (
         on
             rolling.customer_id = open_aum_accounts.customer_id
             and rolling.month_start_date = open_aum_accounts.month_start_date
+    {% if is_incremental() %}
+        where rolling.month_start_date >= {{ rebuild_from }}
+    {% endif %}
 )
 
 select * from final
