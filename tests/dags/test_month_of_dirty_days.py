@@ -181,8 +181,15 @@ def month(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     lines = original.split(b"\n")
     corrupt.write_bytes(b"\n".join([*lines[:2], b"\x00" + lines[2], *lines[3:]]))
     fixed = landing_file(landing, "core_banking/transactions", CORRUPT, "_corrected")
-    # the late file: held back until LATE_ARRIVAL
-    late = landing_file(landing, "core_banking/balances", LATE_FILE_DATE)
+    # the late file: held back until LATE_ARRIVAL. Not of a day the generator re-sends:
+    # its copy would land on time and load, and the late original be a duplicate (the
+    # 30-day month met that: balances of 2025-02-17)
+    [late, *_] = [
+        landing_file(landing, folder, LATE_FILE_DATE)
+        for folder in ("core_banking/balances", "core_banking/transactions", "loans/repayments")
+        if landing_file(landing, folder, LATE_FILE_DATE).exists()
+        and not landing_file(landing, folder, LATE_FILE_DATE, "_redelivered").exists()
+    ]
     held = root / "held_back" / late.name
     held.parent.mkdir()
     shutil.move(late, held)
