@@ -171,29 +171,66 @@ def read_customer_activity(
     customers: CustomerSlice = EVERY_CUSTOMER,
 ) -> pd.DataFrame:
     """Per customer with a customer-initiated transaction up to ``as_of``: first and last
-    transaction day and transaction days (fct_transactions), and the transaction days and
-    contribution of the (at most 12) months up to ``feature_month`` (scoring.customer_value)."""
+    transaction day and transaction days, and the transaction days and contribution of the
+    (at most 12) months up to ``feature_month`` (scoring.customer_value).
+
+    The months before ``as_of``'s month come from fct_customer_months (its transaction
+    days, first and last customer-initiated dates), only ``as_of``'s month up to
+    ``as_of`` from fct_transactions: a month of transactions read, not the history, and
+    the same figures whatever date the warehouse was built to."""
+    as_of_month = as_of.replace(day=1)
     window_start = (pd.Timestamp(feature_month) - pd.DateOffset(months=11)).date()
-    window_end = (pd.Timestamp(feature_month) + pd.offsets.MonthEnd(0)).date()
+    window_end = min((pd.Timestamp(feature_month) + pd.offsets.MonthEnd(0)).date(), as_of)
     with session(warehouse) as con:
         frame = con.frame(
             """
-            with days as (
-                select distinct customer_id, transaction_date
-                from marts.fct_transactions
-                where is_customer_initiated and customer_id is not null and transaction_date <= ?
-                    and {customers}
+            with earlier_months as (
+                select
+                    customer_id,
+                    min(first_customer_initiated_date) as first_transaction_date,
+                    max(last_customer_initiated_date) as last_transaction_date,
+                    sum(customer_initiated_transaction_days) as transaction_days,
+                    sum(
+                        case
+                            when month_start_date between ? and ?
+                                then customer_initiated_transaction_days
+                            else 0
+                        end
+                    ) as window_transaction_days
+                from marts.fct_customer_months
+                where month_start_date < ? and {customers}
+                group by customer_id
             ),
-            per_customer as (
+            as_of_month as (
                 select
                     customer_id,
                     min(transaction_date) as first_transaction_date,
                     max(transaction_date) as last_transaction_date,
-                    count(*) as transaction_days,
-                    count(*) filter (where transaction_date between ? and ?)
+                    count(distinct transaction_date) as transaction_days,
+                    count(distinct case when transaction_date <= ? then transaction_date end)
                         as window_transaction_days
-                from days
+                from marts.fct_transactions
+                where is_customer_initiated and customer_id is not null
+                    and transaction_date >= ? and transaction_date <= ? and {customers}
                 group by customer_id
+            ),
+            per_customer as (
+                select
+                    coalesce(earlier_months.customer_id, as_of_month.customer_id) as customer_id,
+                    coalesce(
+                        earlier_months.first_transaction_date, as_of_month.first_transaction_date
+                    ) as first_transaction_date,
+                    coalesce(
+                        as_of_month.last_transaction_date, earlier_months.last_transaction_date
+                    ) as last_transaction_date,
+                    coalesce(earlier_months.transaction_days, 0)
+                        + coalesce(as_of_month.transaction_days, 0) as transaction_days,
+                    coalesce(earlier_months.window_transaction_days, 0)
+                        + coalesce(as_of_month.window_transaction_days, 0)
+                        as window_transaction_days
+                from earlier_months
+                full outer join as_of_month
+                    on earlier_months.customer_id = as_of_month.customer_id
             ),
             contribution as (
                 select customer_id, sum(contribution_amount) as window_contribution_amount
@@ -204,9 +241,13 @@ def read_customer_activity(
             select per_customer.*, contribution.window_contribution_amount
             from per_customer
             left join contribution on per_customer.customer_id = contribution.customer_id
+            where per_customer.transaction_days > 0
             order by per_customer.customer_id
             """.format(customers=_slice(con, customers)),
-            [as_of, window_start, min(window_end, as_of), window_start, feature_month],
+            # earlier_months, as_of_month, contribution
+            [window_start, feature_month, as_of_month]
+            + [window_end, as_of_month, as_of]
+            + [window_start, feature_month],
         )
     return frame.loc[:, list(ACTIVITY_COLUMNS)]
 

@@ -195,3 +195,48 @@
     {%- endif -%}
     {{ return('cast(' ~ dbt.date_trunc('month', as_of) ~ ' as date)') }}
 {%- endmacro %}
+
+{#
+    Pre-hook of int_account_balance_intervals (incremental runs only): deletes the
+    intervals the run rebuilds. Of an account with a balance loaded since the
+    table's latest loaded_at, the intervals from the one holding the earliest new
+    balance's date on (or from that date, when it is before the first interval):
+    the kept intervals stay whole, the last of them ends on the first rebuilt one's
+    start, and a late or re-delivered balance re-chains only what follows it. Of
+    an account with an account delivery loaded since (a closing, a new or moved
+    opening date), every interval. The model appends the account's balances after
+    the kept intervals, in the same transaction.
+#}
+{% macro delete_balance_intervals_to_rebuild(this_relation) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this_relation }} as built
+        using (
+            select
+                new_balances.account_id,
+                coalesce(max(held.valid_from_date), min(new_balances.first_new_date))
+                    as rebuild_from_date
+            from (
+                select
+                    balances.account_id,
+                    min(balances.balance_date) as first_new_date
+                from {{ ref('stg_core_banking__balances') }} as balances
+                where balances.loaded_at >= {{ built_through(this_relation) }}
+                group by balances.account_id
+            ) as new_balances
+            left join {{ this_relation }} as held
+                on
+                    new_balances.account_id = held.account_id
+                    and held.valid_from_date <= new_balances.first_new_date
+            group by new_balances.account_id
+            union all
+            select
+                accounts.account_id,
+                cast('1900-01-01' as date) as rebuild_from_date
+            from {{ ref('int_accounts_classified') }} as accounts
+            where accounts.loaded_at >= {{ built_through(this_relation) }}
+        ) as rebuilt
+        where
+            built.account_id = rebuilt.account_id
+            and built.valid_from_date >= rebuilt.rebuild_from_date
+    {%- endif -%}
+{%- endmacro %}

@@ -14,12 +14,15 @@ import csv
 import re
 import shutil
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from benchmarks.run import copy_bank
 from include.landing.entities import ENTITIES
+from scoring.warehouse_io import read_customer_activity
 from tests.conftest import (
     FIRST_RUN_DATE,
     RUN_DATE,
@@ -87,6 +90,59 @@ def test_every_layer_is_built(pipeline_run: dict) -> None:
                 "select schema_name from information_schema.schemata"
             ).fetchall()
         }
+
+
+def test_lifetime_value_activity_equals_a_pass_over_the_transactions(pipeline_run: dict) -> None:
+    # scoring reads the months before the as-of month from fct_customer_months and only
+    # the as-of month from fct_transactions; counted here over every transaction
+    warehouse = Path(pipeline_run["env"]["WAREHOUSE_PATH"])
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        transactions = con.execute(
+            "select customer_id, transaction_date from marts.fct_transactions"
+            " where is_customer_initiated and customer_id is not null"
+        ).df()
+        months = con.execute(
+            "select customer_id, month_start_date, contribution_amount"
+            " from marts.fct_customer_months"
+        ).df()
+    transactions["transaction_date"] = pd.to_datetime(transactions["transaction_date"])
+    months["month_start_date"] = pd.to_datetime(months["month_start_date"])
+    run_date = date.fromisoformat(RUN_DATE)  # a month's last day
+    # as of the month's end its own month is the feature month; mid-month the month before
+    for as_of, feature_month in (
+        (run_date, run_date.replace(day=1)),
+        (
+            run_date - timedelta(days=9),
+            (run_date.replace(day=1) - timedelta(days=1)).replace(day=1),
+        ),
+    ):
+        window_start = pd.Timestamp(feature_month) - pd.DateOffset(months=11)
+        window_end = pd.Timestamp(feature_month) + pd.offsets.MonthEnd(0)
+        seen = transactions.loc[transactions["transaction_date"] <= pd.Timestamp(as_of)]
+        in_window = seen["transaction_date"].between(window_start, window_end)
+        expected = seen.groupby("customer_id").agg(
+            first_transaction_date=("transaction_date", "min"),
+            last_transaction_date=("transaction_date", "max"),
+            transaction_days=("transaction_date", "nunique"),
+        )
+        expected["window_transaction_days"] = (
+            seen.loc[in_window].groupby("customer_id")["transaction_date"].nunique()
+        )
+        expected["window_transaction_days"] = expected["window_transaction_days"].fillna(0)
+        expected["window_contribution_amount"] = (
+            months.loc[
+                months["month_start_date"].between(window_start, pd.Timestamp(feature_month))
+            ]
+            .groupby("customer_id")["contribution_amount"]
+            .sum()
+            .astype(float)
+        )
+        actual = read_customer_activity(warehouse, as_of, feature_month).set_index("customer_id")
+        actual["window_contribution_amount"] = actual["window_contribution_amount"].astype(float)
+        assert len(expected) > 10
+        pd.testing.assert_frame_equal(
+            actual.sort_index(), expected.sort_index(), check_dtype=False, check_names=False
+        )
 
 
 def test_landed_rows_reconcile_with_loaded_and_quarantined(pipeline_run: dict) -> None:

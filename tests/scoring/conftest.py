@@ -259,7 +259,9 @@ create or replace table marts.fct_customer_months (
     month_average_aum double, month_end_aum double,
     customer_initiated_transaction_count integer, digital_transaction_count integer,
     is_active boolean, is_digitally_active boolean, has_open_account boolean,
-    value_tier varchar, payroll_credit_count integer, contribution_amount decimal(18, 2)
+    value_tier varchar, payroll_credit_count integer, contribution_amount decimal(18, 2),
+    customer_initiated_transaction_days integer, first_customer_initiated_date date,
+    last_customer_initiated_date date
 );
 create or replace table marts.fct_customer_signal_months (
     customer_id varchar, month_start_date date, aum_trend_3m decimal(12, 4),
@@ -283,6 +285,32 @@ create or replace table seeds.churn_risk_bands (
 """
 
 
+def with_transaction_days(months: pd.DataFrame, transactions: pd.DataFrame) -> pd.DataFrame:
+    """``months`` with what fct_customer_months says of the customer-initiated
+    ``transactions``: the month's transaction days and the customer's first and last
+    customer-initiated date up to the month's end."""
+    initiated = transactions.loc[transactions["is_customer_initiated"]].assign(
+        transaction_date=lambda frame: pd.to_datetime(frame["transaction_date"]),
+    )
+    initiated["month_start_date"] = initiated["transaction_date"].dt.to_period("M").dt.start_time
+    per_month = initiated.groupby(["customer_id", "month_start_date"]).agg(
+        customer_initiated_transaction_days=("transaction_date", "nunique"),
+        first_in_month=("transaction_date", "min"),
+        last_in_month=("transaction_date", "max"),
+    )
+    keys = months.assign(month_start_date=pd.to_datetime(months["month_start_date"]))
+    joined = keys.merge(per_month, on=["customer_id", "month_start_date"], how="left")
+    joined = joined.sort_values(["customer_id", "month_start_date"])
+    by_customer = joined.groupby("customer_id")
+    joined["first_customer_initiated_date"] = by_customer["first_in_month"].cummin()
+    joined["last_customer_initiated_date"] = by_customer["last_in_month"].cummax()
+    joined["customer_initiated_transaction_days"] = (
+        joined["customer_initiated_transaction_days"].fillna(0).astype("int64")
+    )
+    joined["month_start_date"] = joined["month_start_date"].dt.date
+    return joined.drop(columns=["first_in_month", "last_in_month"]).sort_index()
+
+
 def write_warehouse(warehouse_path: Path, bank: SyntheticBank) -> None:
     """(Re)create every table scoring.warehouse_io reads in a (temporary) warehouse file."""
     categories = {code: category for code, category, _, _ in PRODUCTS}
@@ -293,7 +321,7 @@ def write_warehouse(warehouse_path: Path, bank: SyntheticBank) -> None:
         .rename(columns={"category": "product_depth"})
     )
     tables = {
-        "marts.fct_customer_months": bank.months,
+        "marts.fct_customer_months": with_transaction_days(bank.months, bank.transactions),
         "marts.fct_customer_signal_months": bank.signals,
         "marts.fct_transactions": bank.transactions,
         "marts.mart_customer_loyalty": loyalty,

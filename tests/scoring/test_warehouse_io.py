@@ -274,12 +274,17 @@ def hand_made_warehouse(path: Path) -> None:
         con.execute(
             """
             create table marts.fct_customer_months as select * from (values
-                ('A', date '2023-01-01', 100.0),
-                ('A', date '2023-06-01', 30.0),
-                ('A', date '2024-01-01', 12.5),
-                ('A', date '2024-02-01', 999.0),
-                ('B', date '2023-08-01', 7.0)
-            ) as t(customer_id, month_start_date, contribution_amount)
+                ('A', date '2023-01-01', 100.0, 1, date '2023-01-15', date '2023-01-15'),
+                ('A', date '2023-06-01', 30.0, 1, date '2023-01-15', date '2023-06-10'),
+                ('A', date '2024-01-01', 12.5, 1, date '2023-01-15', date '2024-01-05'),
+                ('A', date '2024-02-01', 999.0, 1, date '2023-01-15', date '2024-02-01'),
+                ('B', date '2023-08-01', 7.0, 0, null, null),
+                ('C', date '2022-12-01', 5.0, 1, date '2022-12-01', date '2022-12-01')
+            ) as t(
+                customer_id, month_start_date, contribution_amount,
+                customer_initiated_transaction_days, first_customer_initiated_date,
+                last_customer_initiated_date
+            )
             """
         )
         con.execute(
@@ -316,6 +321,22 @@ def test_read_customer_activity_on_a_hand_made_warehouse(tmp_path: Path) -> None
     c = activity.loc["C"]
     assert (c["transaction_days"], c["window_transaction_days"]) == (1, 0)
     assert pd.isna(c["window_contribution_amount"])
+
+
+def test_customer_activity_of_the_as_of_month_comes_from_its_transactions(
+    tmp_path: Path,
+) -> None:
+    # as of 2024-01-03 the warehouse's January row (built to a later date) already
+    # counts the 01-05 transaction; the activity must not: the as-of month is read from
+    # the transactions up to the as-of date, the months before it from the mart
+    path = tmp_path / "bank.duckdb"
+    hand_made_warehouse(path)
+    activity = read_customer_activity(path, date(2024, 1, 3), date(2023, 12, 1))
+    a = activity.set_index("customer_id").loc["A"]
+    assert pd.Timestamp(a["last_transaction_date"]) == pd.Timestamp("2023-06-10")
+    # window January .. December 2023: both of A's transaction days
+    assert (a["transaction_days"], a["window_transaction_days"]) == (2, 2)
+    assert a["window_contribution_amount"] == pytest.approx(130.0)
 
 
 def test_read_customer_holdings_and_cutoffs(tmp_path: Path) -> None:

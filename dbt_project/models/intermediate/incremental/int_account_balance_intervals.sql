@@ -8,15 +8,21 @@
 -- Only deliveries on days the account is open and inside the reporting window
 -- count: from its opening date (at the earliest the history start) to the day
 -- before its closing date.
--- Incremental (folder intermediate/incremental): a run rebuilds the intervals of
--- the accounts with a balance or an account delivery loaded since the table's
--- latest loaded_at, whatever dates they are for (a late balance splits an older
--- interval); delete+insert on account_id. loaded_at is the balance's: an
+-- Incremental (folder intermediate/incremental), appending what the pre-hook
+-- (macro delete_balance_intervals_to_rebuild) deleted: of an account with a
+-- balance loaded since the table's latest loaded_at, the intervals from the one
+-- holding the earliest new balance's date on (a late balance splits an older
+-- interval); of an account with an account delivery (a closing), all of them.
+-- The kept intervals end where the rebuilt ones begin, so a run re-chains a few
+-- intervals per account, not its history. loaded_at is the balance's: an
 -- account delivery (a closing) rebuilds the account's intervals without making
 -- its older balances look new to the month models (macro months_to_rebuild_from
 -- dates an account delivery by its business or closing date). A change of var
 -- history_start_date needs `dbt build --full-refresh`.
-{{ config(unique_key='account_id') }}
+{{ config(
+    incremental_strategy='append',
+    pre_hook="{{ delete_balance_intervals_to_rebuild(this) }}",
+) }}
 
 with
 
@@ -42,6 +48,17 @@ reporting_window as (
         from accounts
         where accounts.loaded_at >= {{ built_through(this) }}
     ),
+
+    -- the latest interval the pre-hook kept of each changed account: the rebuilt
+    -- intervals are the account's balances after it
+    kept_through as (
+        select
+            built.account_id,
+            max(built.valid_from_date) as kept_through_date
+        from {{ this }} as built
+        where built.account_id in (select changed_accounts.account_id from changed_accounts)
+        group by built.account_id
+    ),
 {% endif %}
 
 kept as (
@@ -55,12 +72,20 @@ kept as (
     inner join accounts
         on balances.account_id = accounts.account_id
     cross join reporting_window
+    {% if is_incremental() %}
+        left join kept_through
+            on balances.account_id = kept_through.account_id
+    {% endif %}
     where
         balances.balance_date >= accounts.opened_date
         and balances.balance_date >= reporting_window.history_start_date
         and (accounts.closed_date is null or balances.balance_date < accounts.closed_date)
         {% if is_incremental() %}
             and balances.account_id in (select changed_accounts.account_id from changed_accounts)
+            and (
+                kept_through.kept_through_date is null
+                or balances.balance_date > kept_through.kept_through_date
+            )
         {% endif %}
 ),
 

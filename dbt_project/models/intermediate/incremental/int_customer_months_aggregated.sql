@@ -117,11 +117,13 @@ customer_months as (
             and customer_first_accounts.first_opened_date <= reporting_window.as_of_date
 ),
 
--- the latest customer-initiated transaction before the months rebuilt (kept rows)
+-- the earliest and latest customer-initiated transaction before the months rebuilt
+-- (kept rows)
 earlier_activity as (
     {% if is_incremental() %}
         select
             kept.customer_id,
+            min(kept.first_customer_initiated_date) as first_customer_initiated_date,
             max(kept.last_customer_initiated_date) as last_customer_initiated_date
         from {{ this }} as kept
         where kept.month_start_date < (select min(months.month_start_date) from months)
@@ -129,6 +131,7 @@ earlier_activity as (
     {% else %}
         select
             cast(null as {{ dbt.type_string() }}) as customer_id,
+            cast(null as date) as first_customer_initiated_date,
             cast(null as date) as last_customer_initiated_date
         where 1 = 0
     {% endif %}
@@ -146,6 +149,11 @@ monthly_transactions as (
                 else 0
             end
         ) as digital_transaction_count,
+        count(
+            distinct case when transactions.is_customer_initiated then transactions.transaction_date end
+        ) as customer_initiated_transaction_days,
+        min(case when transactions.is_customer_initiated then transactions.transaction_date end)
+            as first_customer_initiated_date,
         max(case when transactions.is_customer_initiated then transactions.transaction_date end)
             as last_customer_initiated_date
     from transactions
@@ -228,6 +236,20 @@ measured as (
             as customer_initiated_transaction_count,
         cast(coalesce(monthly_transactions.digital_transaction_count, 0) as integer)
             as digital_transaction_count,
+        cast(coalesce(monthly_transactions.customer_initiated_transaction_days, 0) as integer)
+            as customer_initiated_transaction_days,
+        -- earliest customer-initiated transaction up to the month's last covered day (the
+        -- kept months' first, when there is one, is earlier than any rebuilt month's)
+        min(
+            coalesce(
+                earlier_activity.first_customer_initiated_date,
+                monthly_transactions.first_customer_initiated_date
+            )
+        ) over (
+            partition by customer_months.customer_id
+            order by customer_months.month_start_date
+            rows between unbounded preceding and current row
+        ) as first_customer_initiated_date,
         -- latest customer-initiated transaction up to the month's last covered day
         max(
             coalesce(
@@ -324,6 +346,7 @@ final as (
         measured.month_end_aum,
         measured.customer_initiated_transaction_count,
         measured.digital_transaction_count,
+        measured.customer_initiated_transaction_days,
         measured.customer_initiated_transaction_count >= {{ active_threshold }} as is_active,
         (
             measured.customer_initiated_transaction_count >= {{ active_threshold }}
@@ -332,6 +355,7 @@ final as (
         measured.has_open_account,
         tiers_reached.value_tier,
         measured.has_open_account_at_month_end,
+        measured.first_customer_initiated_date,
         measured.last_customer_initiated_date,
         cast(
             {{ dbt.datediff(
