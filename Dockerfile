@@ -44,12 +44,12 @@ WORKDIR /opt/bank
 
 # Dependencies first: this layer is rebuilt only when pyproject.toml or uv.lock change.
 COPY --chown=airflow:0 pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --no-install-project --compile-bytecode
 
 # Then the project, installed editable (uv's default): include/config.py finds the repo
 # (dags/, dbt_project/) relative to its own file, so the code must stay in /opt/bank.
 COPY --chown=airflow:0 . .
-RUN uv sync --frozen --no-dev
+RUN uv sync --frozen --no-dev --compile-bytecode
 
 # The DAGs render their dbt task groups from this manifest (.dockerignore keeps the
 # host's target/ out). dbt parse opens no warehouse; WAREHOUSE_PATH only fills the profile.

@@ -9,7 +9,8 @@ folder of its own beside the published path, then made current in one step:
         bank.duckdb                       marts schema + main.publication
         parquet/marts/<table>.parquet     every marts table but the monthly ones
         parquet/marts/fct_transactions/month=<YYYY-MM>/*.parquet
-                                          a monthly table, one folder a month
+                                          a monthly table (the transactions, the
+                                          customer-month facts), one folder a month
         parquet/publication.parquet       the same publication record
       current -> releases/<id>            swapped atomically (rename of a symlink)
       bank.duckdb -> current/bank.duckdb  the stable path readers open
@@ -17,8 +18,9 @@ folder of its own beside the published path, then made current in one step:
 A reader resolves the links once when it opens a file, so it sees one whole
 publication, never half of two.
 
-The transactions (``MONTHLY_TABLES``) change by about a day's rows a day, and copying
-all of them into every release cost minutes at bank scale. They are published as one
+The transactions and the customer-month facts (``MONTHLY_TABLES``) change by about a
+day's rows a day, and copying all of them into every release cost minutes at bank
+scale. They are published as one
 Parquet folder a month; a month whose rows are unchanged since the previous release
 (same row count and sum of row hashes, same columns: ``months.json`` beside the
 folders) is hard-linked from it, not written again. In the DuckDB copy the table is a
@@ -71,8 +73,16 @@ CURRENT_LINK = "current"
 PARQUET_DIR = "parquet"
 PUBLICATION_TABLE = "publication"
 # Marts published a month at a time (the date column that says the month), reused
-# from the previous release where a month is unchanged.
-MONTHLY_TABLES = {"marts.fct_transactions": "transaction_date"}
+# from the previous release where a month is unchanged: the transactions and the
+# customer-month facts, of which a daily run changes the open month and the few its
+# new rows or labels touch.
+MONTHLY_TABLES = {
+    "marts.fct_transactions": "transaction_date",
+    "marts.fct_customer_months": "month_start_date",
+    "marts.fct_customer_signal_months": "month_start_date",
+    "marts.fct_customer_churn_months": "month_start_date",
+    "marts.fct_customer_tier_migrations": "month_start_date",
+}
 MONTH_FINGERPRINTS = "months.json"
 # PostgreSQL: the schema BI reads, its next version while it is written, who may read
 # it, and one row per publication.

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import duckdb
 
+from include.publish import parquet_relations as release_relations
+
 # One read: the publication record and two marts, in one query.
 SNAPSHOT_QUERY = """
 select
@@ -60,11 +62,12 @@ def duckdb_snapshot(published: Path) -> list:
 
 
 def parquet_relations(release: Path) -> dict[str, str]:
-    folder = release / "parquet"
+    """The three of SNAPSHOT_QUERY as a Parquet reader finds them in ``release``."""
+    files = release_relations(release)
     return {
-        "publication": f"read_parquet('{folder / 'publication.parquet'}')",
-        "customer_months": f"read_parquet('{folder / 'marts' / 'fct_customer_months.parquet'}')",
-        "customer_360": f"read_parquet('{folder / 'marts' / 'mart_customer_360.parquet'}')",
+        "publication": files["publication"],
+        "customer_months": files["marts.fct_customer_months"],
+        "customer_360": files["marts.mart_customer_360"],
     }
 
 
