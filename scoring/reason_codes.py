@@ -216,9 +216,11 @@ def reason_contributions(
     predict: Callable[[pd.DataFrame], np.ndarray],
     features: pd.DataFrame,
     reference: pd.Series,
+    base: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Probability drop per reason group when its features take the reference values."""
-    base = predict(features)
+    """Probability drop per reason group when its features take the reference values
+    (``base``: ``predict(features)``, when the caller has it already)."""
+    base = predict(features) if base is None else base
     contributions = {}
     for group in REASON_GROUPS:
         present = [name for name in group.features if name in features.columns]

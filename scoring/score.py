@@ -87,7 +87,9 @@ def score_slice(
     del panel
     probabilities = models.churn.predict_probability(population)
     reasons = top_reasons(
-        reason_contributions(models.churn.predict_probability, population, models.reason_reference),
+        reason_contributions(
+            models.churn.predict_probability, population, models.reason_reference, probabilities
+        ),
         population,
     )
     values = lifetime_values(settings, models, score_date, month, population, customers)
