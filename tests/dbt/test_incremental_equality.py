@@ -149,8 +149,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     relations = compared_relations(project)
     late = late_row_effects(project)
     found = {
-        relation: differences(project.warehouse, copy.warehouse, relation)
-        for relation in relations
+        relation: differences(project.warehouse, copy.warehouse, relation) for relation in relations
     }
     # a newer load, so that the re-run of the past date does not re-take LATE's late rows
     with duckdb.connect(str(project.warehouse)) as con:
