@@ -185,20 +185,32 @@ def read_customer_activity(
         frame = con.frame(
             """
             with earlier_months as (
+                -- one scan of the customer months: the activity of the months before
+                -- as_of's month, the contribution of the window's months
                 select
                     customer_id,
-                    min(first_customer_initiated_date) as first_transaction_date,
-                    max(last_customer_initiated_date) as last_transaction_date,
-                    sum(customer_initiated_transaction_days) as transaction_days,
+                    min(case when month_start_date < ? then first_customer_initiated_date end)
+                        as first_transaction_date,
+                    max(case when month_start_date < ? then last_customer_initiated_date end)
+                        as last_transaction_date,
                     sum(
                         case
-                            when month_start_date between ? and ?
+                            when month_start_date < ? then customer_initiated_transaction_days
+                            else 0
+                        end
+                    ) as transaction_days,
+                    sum(
+                        case
+                            when month_start_date between ? and ? and month_start_date < ?
                                 then customer_initiated_transaction_days
                             else 0
                         end
-                    ) as window_transaction_days
+                    ) as window_transaction_days,
+                    sum(
+                        case when month_start_date between ? and ? then contribution_amount end
+                    ) as window_contribution_amount
                 from marts.fct_customer_months
-                where month_start_date < ? and {customers}
+                where month_start_date <= ? and {customers}
                 group by customer_id
             ),
             as_of_month as (
@@ -227,27 +239,21 @@ def read_customer_activity(
                         + coalesce(as_of_month.transaction_days, 0) as transaction_days,
                     coalesce(earlier_months.window_transaction_days, 0)
                         + coalesce(as_of_month.window_transaction_days, 0)
-                        as window_transaction_days
+                        as window_transaction_days,
+                    earlier_months.window_contribution_amount
                 from earlier_months
                 full outer join as_of_month
                     on earlier_months.customer_id = as_of_month.customer_id
-            ),
-            contribution as (
-                select customer_id, sum(contribution_amount) as window_contribution_amount
-                from marts.fct_customer_months
-                where month_start_date between ? and ? and {customers}
-                group by customer_id
             )
-            select per_customer.*, contribution.window_contribution_amount
+            select *
             from per_customer
-            left join contribution on per_customer.customer_id = contribution.customer_id
-            where per_customer.transaction_days > 0
+            where transaction_days > 0
             order by per_customer.customer_id
             """.format(customers=_slice(con, customers)),
-            # earlier_months, as_of_month, contribution
-            [window_start, feature_month, as_of_month]
-            + [window_end, as_of_month, as_of]
-            + [window_start, feature_month],
+            # earlier_months, as_of_month
+            [as_of_month] * 3
+            + [window_start, feature_month, as_of_month, window_start, feature_month, as_of_month]
+            + [window_end, as_of_month, as_of],
         )
     return frame.loc[:, list(ACTIVITY_COLUMNS)]
 
