@@ -33,6 +33,7 @@ from pipeline_defaults import (
     hours,
     watch_after_the_build,
 )
+from watcher_events import push_only_read_events
 
 from include.config import DBT_PROJECT_DIR, load_settings
 
@@ -47,7 +48,10 @@ DBT_PROJECT = ProjectConfig(
     dbt_project_path=DBT_PROJECT_DIR,
     manifest_path=DBT_PROJECT_DIR / "target" / "manifest.json",
     install_dbt_deps=False,
-    env_vars=SETTINGS.dbt_env_vars(),
+    # Marts are computed as of the business date, never as of "now": the var as_of_date,
+    # given through the environment so that dbt re-parses only the files that read it
+    # (dbt_project/macros/date_var_literal.sql).
+    env_vars={**SETTINGS.dbt_env_vars(), "WAREHOUSE_AS_OF_DATE": "{{ ds }}"},
 )
 DBT_PROFILE = ProfileConfig(
     profile_name="bank_customer_ops",
@@ -58,6 +62,8 @@ DBT_PROFILE = ProfileConfig(
 # sensor task per node for status and retries; a retried node runs dbt alone (like
 # local mode). Local: one task starting dbt per node, tests run with their model.
 WATCHER = dbt_execution_mode() == "watcher"
+if WATCHER:
+    push_only_read_events()
 DBT_EXECUTION = ExecutionConfig(
     execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
     invocation_mode=InvocationMode.DBT_RUNNER,
@@ -67,11 +73,7 @@ TEST_BEHAVIOR = TestBehavior.AFTER_EACH if WATCHER else TestBehavior.BUILD
 # dbt's advice: unit tests have fixed inputs, so they run in development and CI
 # (tests/dbt), not in each production run (at 150 customers they were 22 s of a 60 s build).
 PRODUCTION_EXCLUDE = ["resource_type:unit_test"]
-DBT_OPERATOR_ARGS = {
-    **WRITER_TASK_ARGS,
-    # Marts are computed as of the business date, never as of "now".
-    "vars": {"as_of_date": "{{ ds }}"},
-}
+DBT_OPERATOR_ARGS = {**WRITER_TASK_ARGS}
 
 
 def dbt_task_group(

@@ -130,12 +130,3 @@ def watch_after_the_build(group: TaskGroup, after: BaseOperator) -> TaskGroup:
             [after, producer] >> task
             task.trigger_rule = "none_failed_min_one_success"
     return group
-    (producer,) = producers
-    in_group = {task.task_id for task in tasks}
-    for task in tasks:
-        if task is producer or task.task_id in producer.downstream_task_ids:
-            continue
-        if not set(task.upstream_task_ids) & in_group:
-            producer >> task
-            task.trigger_rule = "all_done"
-    return group

@@ -121,6 +121,36 @@ def test_dbt_runs_once_per_group_and_every_model_keeps_its_own_task(dag_bag) -> 
         ), name
 
 
+def test_the_producer_pushes_a_node_event_once_and_keeps_errors(dag_bag) -> None:
+    """Of dbt's events about a node, cosmos's producer copies to XCom only those a
+    sensor reads (dags/watcher_events.py): the finished node, then any error."""
+    import os
+
+    from cosmos.operators._watcher import base
+
+    if os.environ.get("DBT_EXECUTION_MODE", "watcher").lower() == "local":
+        pytest.skip("DBT_EXECUTION_MODE=local: no producer")
+    assert "customer_operations_daily" in dag_bag.dag_ids  # importing it set the allowlist
+
+    pushed: list[tuple[str, dict]] = []
+
+    class TaskInstance:
+        def xcom_push(self, key: str, value: dict) -> None:
+            pushed.append((key, value))
+
+    node = {"unique_id": "model.bank_customer_ops.fct_customer_months", "node_status": "run"}
+    for event in ("NodeStart", "NodeCompiling", "NodeExecuting", "NodeFinished", "RunResultError"):
+        log_line = {"info": {"name": event, "msg": f"{event} message"}, "data": {"node_info": node}}
+        base._process_dbt_log_event(TaskInstance(), log_line)
+    assert pushed == [
+        ("model__bank_customer_ops__fct_customer_months_dbt_event", value)
+        for value in (
+            {"status": "run", "start_time": None, "finish_time": None, "msg": message}
+            for message in ("NodeFinished message", "RunResultError message")
+        )
+    ]
+
+
 def test_execution_mode_is_watcher_by_default_and_refuses_unknown_values() -> None:
     import sys
 

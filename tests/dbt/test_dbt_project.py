@@ -80,14 +80,16 @@ class DbtProject:
     def target(self) -> str:
         return "duckdb" if self.postgres is None else "postgres"
 
-    def invoke(self, *args: str) -> DbtRun:
-        """Run a dbt command against the temporary warehouse."""
+    def invoke(self, *args: str, environment: Mapping[str, str] | None = None) -> DbtRun:
+        """Run a dbt command against the temporary warehouse (``environment``: more
+        environment variables for it)."""
         results = self.target_path / "run_results.json"
         results.unlink(missing_ok=True)
         env = os.environ | {
             "WAREHOUSE_PATH": str(self.warehouse),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             **(self.postgres or {}),
+            **(environment or {}),
         }
         completed = subprocess.run(
             [
@@ -188,6 +190,25 @@ def test_build_succeeds_with_only_the_expected_warning(build: DbtRun) -> None:
     unit_tests = {name for name, status in statuses.items() if name.startswith("test_")}
     assert len(unit_tests) >= 10
     assert all(statuses[name] == "pass" for name in unit_tests)
+
+
+def test_the_as_of_date_comes_from_the_var_or_else_the_environment(project: DbtProject) -> None:
+    """The DAG gives the business date as WAREHOUSE_AS_OF_DATE (a changed var would make
+    dbt parse the whole project again); a var given on the command line wins."""
+    inline = ("compile", "--inline", "select {{ date_var_literal('as_of_date') }} as as_of_date")
+    from_env = project.invoke(*inline, environment={"WAREHOUSE_AS_OF_DATE": "2024-02-29"})
+    assert from_env.returncode == 0, from_env.stdout[-3000:]
+    assert "cast('2024-02-29' as date)" in from_env.stdout
+    both = project.invoke(
+        *inline,
+        "--vars",
+        "{as_of_date: 2024-03-10}",
+        environment={"WAREHOUSE_AS_OF_DATE": "2024-02-29"},
+    )
+    assert "cast('2024-03-10' as date)" in both.stdout and "2024-02-29" not in both.stdout
+    refused = project.invoke(*inline, environment={"WAREHOUSE_AS_OF_DATE": "29/02/2024"})
+    assert refused.returncode != 0
+    assert "var as_of_date must be YYYY-MM-DD, got '29/02/2024'" in refused.stdout
 
 
 def test_customer_months_match_hand_computed_values(project: DbtProject, build: DbtRun) -> None:
