@@ -71,6 +71,7 @@ PATH_VARIABLES = (
     "MODEL_STORE_PATH",
     "REPORTS_PATH",
     "AIRFLOW_HOME",
+    "AIRFLOW__COSMOS__CACHE_DIR",
 )
 SAMPLE_SECONDS = 0.2
 PROGRESS_FILE = "benchmark-progress.json"
