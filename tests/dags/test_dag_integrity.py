@@ -114,6 +114,11 @@ def test_dbt_runs_once_per_group_and_every_model_keeps_its_own_task(dag_bag) -> 
     assert dag.get_task("transform.dbt_producer_watcher").upstream_task_ids == {
         "load_landing_files"
     }
+    # dbt builds as of the business date (the var as_of_date, given through the environment)
+    for group in ("transform", "scored_marts"):
+        assert (
+            dag.get_task(f"{group}.dbt_producer_watcher").env["WAREHOUSE_AS_OF_DATE"] == "{{ ds }}"
+        )
     task_ids = set(dag.task_ids)
     for name in ("stg_core_banking__balances", "fct_customer_months", "mart_customer_360"):
         assert any(
