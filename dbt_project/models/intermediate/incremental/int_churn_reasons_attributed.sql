@@ -45,15 +45,18 @@ customer_months as (
     select * from {{ ref('int_customer_months_aggregated') }}
 ),
 
--- on a daily run, from the first day of the earliest window rebuilt
+-- only the churned customers' (every use below joins them to their windows); on a
+-- daily run, from the first day of the earliest window rebuilt
 transactions as (
     select * from {{ ref('int_transactions_classified') }}
-    {% if is_incremental() %}
-        where transaction_date >= (
-            select {{ dbt.dateadd('month', '1 - window_months', rebuild_from) }}
-            from {{ ref('churn_reason_thresholds') }}
-        )
-    {% endif %}
+    where
+        customer_id in (select churn_months.customer_id from churn_months)
+        {% if is_incremental() %}
+            and transaction_date >= (
+                select {{ dbt.dateadd('month', '1 - window_months', rebuild_from) }}
+                from {{ ref('churn_reason_thresholds') }}
+            )
+        {% endif %}
 ),
 
 accounts as (
