@@ -239,3 +239,29 @@ def test_every_sentence_reads_only_mart_figures() -> None:
         sentence = group.describe(row)
         assert sentence and "nan" not in sentence, group.code
     assert set(QUIET_FIGURES) == set(QUOTED_FIGURES)
+
+
+def test_only_the_rows_the_occlusion_moves_are_scored_again() -> None:
+    """Rows already at a group's reference get a drop of 0 without a prediction, and
+    every drop equals the occlusion of all rows at once (the model scores rows alone)."""
+    features = customers()
+    reference = pd.Series(0.0, index=GROUPED_FEATURES)
+    reference["feature_aum_trend_3m"] = np.nan  # a NULL reference equals a NULL value only
+    features.loc["C", "feature_aum_trend_3m"] = np.nan
+    scored_rows: list[int] = []
+
+    def counting_predict(rows: pd.DataFrame) -> np.ndarray:
+        scored_rows.append(len(rows))
+        return predict(rows.fillna(0.0))
+
+    contributions = reason_contributions(counting_predict, features, reference)
+    expected = {}
+    for code in contributions.columns:
+        present = [name for name in REASON_BY_CODE[code].features if name in features.columns]
+        neutral = features.copy()
+        neutral[present] = reference[present].to_numpy()
+        expected[code] = predict(features.fillna(0.0)) - predict(neutral.fillna(0.0))
+    pd.testing.assert_frame_equal(contributions, pd.DataFrame(expected, index=features.index))
+    # the base, then each group's moved rows: property A, D; campaign none; other banks
+    # A, B, D; complaint D; AUM A, B, D (C's NULL trend is the reference); payroll A, B
+    assert scored_rows == [4, 2, 3, 1, 3, 2]
