@@ -33,7 +33,7 @@ from pipeline_defaults import (
     hours,
     watch_after_the_build,
 )
-from watcher_events import push_only_read_events
+from watcher_events import push_events_only_of_watched_nodes, push_only_read_events
 
 from include.config import DBT_PROJECT_DIR, load_settings
 
@@ -185,4 +185,6 @@ def customer_operations_daily() -> None:
     )
 
 
-customer_operations_daily()
+DAILY = customer_operations_daily()
+if WATCHER:
+    push_events_only_of_watched_nodes(DAILY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -13,6 +14,7 @@ from include.alerts import WarehouseAlertNotifier
 from include.config import REPO_ROOT
 
 DAGS_FOLDER = REPO_ROOT / "dags"
+MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
 PROJECT_DAGS = ("customer_operations_daily", "churn_model_training")
 
 
@@ -154,6 +156,40 @@ def test_the_producer_pushes_a_node_event_once_and_keeps_errors(dag_bag) -> None
             for message in ("NodeFinished message", "RunResultError message")
         )
     ]
+
+
+def test_the_producer_pushes_node_events_only_of_the_nodes_a_sensor_watches(dag_bag) -> None:
+    """A data test watched by its model's test sensor gets no event of its own; a
+    detached test (over two models, its own sensor) and every model keep theirs."""
+    import os
+
+    from cosmos.operators._watcher import base
+
+    if os.environ.get("DBT_EXECUTION_MODE", "watcher").lower() == "local":
+        pytest.skip("DBT_EXECUTION_MODE=local: no producer")
+    dag = dag_bag.dags["customer_operations_daily"]
+    sensors = [task for task in dag.tasks if isinstance(task, base.BaseConsumerSensor)]
+    watched = {task.model_unique_id for task in sensors}
+    detached = next(node for node in watched if node.startswith("test."))
+    model = "model.bank_customer_ops.fct_customer_months"
+    one_parent_test = next(
+        test
+        for test in json.loads(MANIFEST.read_text())["child_map"][model]
+        if test.startswith("test.") and test not in watched
+    )
+    pushed: list[str] = []
+
+    class TaskInstance:
+        def xcom_push(self, key: str, value: dict) -> None:
+            pushed.append(key)
+
+    for node in (model, one_parent_test, detached):
+        log_line = {
+            "info": {"name": "NodeFinished", "msg": "finished"},
+            "data": {"node_info": {"unique_id": node, "node_status": "pass"}},
+        }
+        base._process_dbt_log_event(TaskInstance(), log_line)
+    assert pushed == [f"{node.replace('.', '__')}_dbt_event" for node in (model, detached)]
 
 
 def test_execution_mode_is_watcher_by_default_and_refuses_unknown_values() -> None:
