@@ -33,7 +33,7 @@ from pipeline_defaults import (
     hours,
     watch_after_the_build,
 )
-from watcher_events import push_events_only_of_watched_nodes, push_only_read_events
+from watcher_events import push_only_what_the_sensors_read
 
 from include.config import DBT_PROJECT_DIR, load_settings
 
@@ -69,8 +69,6 @@ DBT_PROFILE = ProfileConfig(
 # sensor task per node for status and retries; a retried node runs dbt alone (like
 # local mode). Local: one task starting dbt per node, tests run with their model.
 WATCHER = dbt_execution_mode() == "watcher"
-if WATCHER:
-    push_only_read_events()
 DBT_EXECUTION = ExecutionConfig(
     execution_mode=ExecutionMode.WATCHER if WATCHER else ExecutionMode.LOCAL,
     invocation_mode=InvocationMode.DBT_RUNNER,
@@ -187,4 +185,4 @@ def customer_operations_daily() -> None:
 
 DAILY = customer_operations_daily()
 if WATCHER:
-    push_events_only_of_watched_nodes(DAILY)
+    push_only_what_the_sensors_read(DAILY)

@@ -12,7 +12,7 @@ status, timings and message, an error's text included).
 It also pushes that XCom for every data test, while a test has a sensor of its own only
 when it is detached (a test over two models); the others are watched by their model's
 test sensor, which reads the model's event and the tests' aggregated status. So only the
-nodes a sensor of the DAG watches keep their event (``push_events_only_of_watched_nodes``):
+nodes a sensor of the DAG watches keep their event (``push_only_what_the_sensors_read``):
 about 80 of the 310 pushes of a daily build.
 """
 
@@ -30,21 +30,17 @@ WATCHED_NODES: set[str] = set()
 _push_node_event = watcher_base._process_dbt_log_event
 
 
-def push_only_read_events() -> frozenset[str]:
-    """Drop the overwritten events from cosmos's allowlist; returns the allowlist."""
+def push_only_what_the_sensors_read(dag: DAG) -> frozenset[str]:
+    """Drop the overwritten events from cosmos's allowlist and keep the ``_dbt_event``
+    pushes of the nodes a sensor of ``dag`` watches; returns the allowlist."""
     watcher_base._DBT_EVENT_ALLOWLIST = watcher_base._DBT_EVENT_ALLOWLIST - OVERWRITTEN_EVENTS
-    return watcher_base._DBT_EVENT_ALLOWLIST
-
-
-def push_events_only_of_watched_nodes(dag: DAG) -> frozenset[str]:
-    """Keep the ``_dbt_event`` pushes of the nodes a sensor of ``dag`` watches; returns them."""
     WATCHED_NODES.update(
         task.model_unique_id
         for task in dag.tasks
         if isinstance(task, watcher_base.BaseConsumerSensor)
     )
     watcher_base._process_dbt_log_event = _push_watched_node_event
-    return frozenset(WATCHED_NODES)
+    return watcher_base._DBT_EVENT_ALLOWLIST
 
 
 def _push_watched_node_event(task_instance: Any, dbt_log: dict[str, Any]) -> None:

@@ -11,10 +11,10 @@ import duckdb
 import pytest
 
 from include.alerts import WarehouseAlertNotifier
-from include.config import REPO_ROOT
+from include.config import DBT_PROJECT_DIR, REPO_ROOT
 
 DAGS_FOLDER = REPO_ROOT / "dags"
-MANIFEST = REPO_ROOT / "dbt_project" / "target" / "manifest.json"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 PROJECT_DAGS = ("customer_operations_daily", "churn_model_training")
 
 
