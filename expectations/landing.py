@@ -34,6 +34,7 @@ the ones GX's own query for each failed expectation returns.
 from __future__ import annotations
 
 from string import Formatter
+from typing import NamedTuple
 
 import duckdb
 import great_expectations as gx
@@ -373,6 +374,19 @@ def reason_sql(meta: dict[str, str]) -> str:
     return " || ".join(parts) or "''"
 
 
+class LandingCheck(NamedTuple):
+    """The suites' runs on a batch and the work tables they leave.
+
+    ``checked``: every staged row with the derived columns; ``failures``: one row
+    per failing row, ``_row_id``, ``rule`` and ``reason``, each joining every
+    expectation the row broke with "; " in suite order.
+    """
+
+    runs: list[SuiteRun]
+    checked: str
+    failures: str
+
+
 def run_landing_suites(
     con: duckdb.DuckDBPyConnection,
     context: AbstractDataContext,
@@ -380,14 +394,13 @@ def run_landing_suites(
     batch_table: str,
     work_schema: str,
     raw_schema: str,
-) -> tuple[list[SuiteRun], str]:
+) -> LandingCheck:
     """Row rules, then key uniqueness on the surviving rows, run by GX inside DuckDB.
 
-    ``batch_table`` (committed) holds the staged rows. Returns the runs and the
-    name of a table with one row per failing row: ``_row_id``, ``rule`` and
-    ``reason``, each joining every expectation the row broke with "; " in suite
-    order. The failing rows are GX's own: each failed expectation's
-    ``unexpected_index_query`` is run in the warehouse, never pulled into Python.
+    ``batch_table`` (a table or a view) holds the staged rows; they are read
+    once, into ``checked``, which the loader then writes from. The failing rows
+    are GX's own: each failed expectation's ``unexpected_index_query`` is run in
+    the warehouse, never pulled into Python.
     Raises :class:`SuiteError` when an expectation could not be evaluated at all.
     """
     checked = f"{work_schema}.checked"
@@ -432,7 +445,7 @@ def run_landing_suites(
         group by {ROW_ID}
         """
     )
-    return runs, failures
+    return LandingCheck(runs, checked, failures)
 
 
 def _raise_if_broken(run: SuiteRun) -> None:

@@ -54,6 +54,18 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         raise
 
 
+@contextmanager
+def in_any_order(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Statements in the block may write rows in any order (DuckDB then runs them in
+    parallel; about a third faster at millions of rows). For rows that carry their own
+    order, e.g. their file and line; the CSV reader's record numbers need the order kept."""
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield con
+    finally:
+        con.execute("reset preserve_insertion_order")
+
+
 # --- Either engine: the DuckDB file or the PostgreSQL warehouse (WAREHOUSE_TARGET) ---
 
 # Where a warehouse is: the DuckDB file's path, or the PostgreSQL connection settings.

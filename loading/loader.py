@@ -37,13 +37,13 @@ import pandas as pd
 from great_expectations.data_context import AbstractDataContext
 
 from expectations.data_docs import publish_data_docs
-from expectations.landing import run_landing_suites
+from expectations.landing import LandingCheck, run_landing_suites
 from expectations.runner import SuiteRun, gx_context, write_report
 from include.audit import record_check, utc_now
 from include.config import Settings
 from include.crash_points import crash_point
 from include.landing.entities import Entity, load_order
-from include.warehouse import connect, transaction
+from include.warehouse import connect, in_any_order, transaction
 from loading.discovery import Discovery, LandedFile, discover_new_files
 from loading.reader import LandingFileError
 from loading.reconciliation import reconcile
@@ -61,13 +61,13 @@ from loading.registry import (
     write_registration,
 )
 from loading.staging import (
-    BATCH_LINES,
     BATCH_TABLE,
     WORK_SCHEMA,
     StagedFile,
-    create_batch_table,
     drop_work_schema,
+    seal_batch,
     stage_file,
+    start_batch,
 )
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def stage_batches(
     """Stage the files in batches of whole files; a refused file is registered and skipped."""
     batch: list[StagedFile] = []
     rows = 0
-    create_batch_table(con, entity)
+    start_batch(con)
     for landed in files:
         try:
             staged = stage_file(con, landed, len(batch), rows)
@@ -193,10 +193,12 @@ def stage_batches(
         batch.append(staged)
         rows += staged.rows_staged
         if rows >= batch_rows:
+            seal_batch(con, batch)
             yield batch
             batch, rows = [], 0
-            create_batch_table(con, entity)
+            start_batch(con)
     if batch:
+        seal_batch(con, batch)
         yield batch
 
 
@@ -216,14 +218,12 @@ def load_entity(
     for number, batch in enumerate(
         stage_batches(con, entity, files, run_id, summary, batch_rows), 1
     ):
-        runs, failures = run_landing_suites(
-            con, context, entity, BATCH_TABLE, WORK_SCHEMA, RAW_SCHEMA
-        )
-        for run in runs:
+        check = run_landing_suites(con, context, entity, BATCH_TABLE, WORK_SCHEMA, RAW_SCHEMA)
+        for run in check.runs:
             name = run.suite if number == 1 else f"{run.suite}__batch{number}"
             write_report(run, settings.reports_path, run_id, name)
             record_validation_run(con, run, run_id)
-        for registration in write_batch(con, entity, batch, failures, run_id):
+        for registration in write_batch(con, entity, batch, check, run_id):
             if registration.status == DUPLICATE:
                 summary.duplicates.append(registration.file_path)
                 continue
@@ -261,7 +261,7 @@ def _recheck_lines_table(batch: list[StagedFile]) -> pd.DataFrame:
 def _quarantine_rows(
     con: duckdb.DuckDBPyConnection,
     batch: list[StagedFile],
-    failures: str,
+    check: LandingCheck,
     run_id: str,
     started: datetime,
 ) -> pd.DataFrame:
@@ -269,8 +269,8 @@ def _quarantine_rows(
     failed = con.execute(
         f"""
         select batch._file_number, batch._source_line, failures.rule, failures.reason
-        from {failures} as failures
-        join {BATCH_LINES} as batch using (_row_id)
+        from {check.failures} as failures
+        join {check.checked} as batch using (_row_id)
         order by batch._file_number, batch._source_line
         """
     ).df()
@@ -323,13 +323,13 @@ def _loaded_at(started: datetime, staged: StagedFile) -> datetime:
     return started + timedelta(microseconds=staged.number)
 
 
-def _good_rows_sql(failures: str, joins: str = "") -> str:
+def _good_rows_sql(check: LandingCheck, joins: str = "") -> str:
     """FROM clause of a batch's rows to load: no failure, and of a re-check only recovered rows."""
     return f"""
-        from {BATCH_LINES} as batch
+        from {check.checked} as batch
         join landing_files as files using (_file_number)
         {joins}
-        anti join {failures} as failures using (_row_id)
+        anti join {check.failures} as failures using (_row_id)
         where (not files.is_recheck
             or (batch._file_number, batch._source_line) in (
                 select (_file_number, _source_line) from landing_recheck_lines
@@ -341,7 +341,7 @@ def write_batch(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
     batch: list[StagedFile],
-    failures: str,
+    check: LandingCheck,
     run_id: str,
 ) -> list[Registration]:
     """Good rows, quarantined rows and a registry row per file of a batch, in one transaction.
@@ -353,11 +353,11 @@ def write_batch(
     started = utc_now()
     con.register("landing_files", _files_table(batch))
     con.register("landing_recheck_lines", _recheck_lines_table(batch))
-    good_rows = _good_rows_sql(failures)
+    good_rows = _good_rows_sql(check)
     try:
         recovered = _recovered_lines(con, good_rows, batch)
-        quarantine = _quarantine_rows(con, batch, failures, run_id, started)
-        loaded = _rows_to_load(con, batch, failures, recovered)
+        quarantine = _quarantine_rows(con, batch, check, run_id, started)
+        loaded = _rows_to_load(con, batch, check, recovered)
         per_file = quarantine["source_file"].value_counts()
         registrations = [
             _registration(
@@ -374,22 +374,16 @@ def write_batch(
         con.register("landing_load_times", times)
         names = ", ".join(f"batch.{name}" for name in entity.column_names)
         with transaction(con):
-            # raw rows carry their file and line; their order in the table means nothing
-            # (about a third faster at millions of rows). Only for this insert: the CSV
-            # reader's record numbers rely on the order being kept.
-            con.execute("set preserve_insertion_order = false")
-            try:
+            with in_any_order(con):  # raw rows carry their file and line
                 con.execute(
                     f"""
                     insert into {RAW_SCHEMA}.{entity.raw_table} by name
                     select {names}, batch._source_line, batch._source_file, batch._business_date,
                         files._file_checksum, ? as _run_id, times._loaded_at
-                    {_good_rows_sql(failures, "join landing_load_times as times using (_file_number)")}
+                    {_good_rows_sql(check, "join landing_load_times as times using (_file_number)")}
                     """,
                     [run_id],
                 )
-            finally:
-                con.execute("reset preserve_insertion_order")
             if len(quarantine):
                 con.register("landing_quarantine", quarantine)
                 con.execute(
@@ -411,14 +405,14 @@ def write_batch(
 def _rows_to_load(
     con: duckdb.DuckDBPyConnection,
     batch: list[StagedFile],
-    failures: str,
+    check: LandingCheck,
     recovered: dict[int, list[int]],
 ) -> dict[int, int]:
     """Rows each file loads: its staged rows less its failing ones (a re-check: the recovered)."""
     failing = dict(
         con.execute(
-            f"select batch._file_number, count(*) from {failures} as failures "
-            f"join {BATCH_TABLE} as batch using (_row_id) group by all"
+            f"select batch._file_number, count(*) from {check.failures} as failures "
+            f"join {check.checked} as batch using (_row_id) group by all"
         ).fetchall()
     )
     return {

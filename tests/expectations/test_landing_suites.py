@@ -9,7 +9,7 @@ import pytest
 from expectations import landing
 from expectations.runner import SuiteRun, gx_context
 from include.landing.entities import ENTITIES, ENTITIES_BY_TABLE, REFERENCES, Entity, load_order
-from loading.staging import BATCH_TABLE, WORK_SCHEMA, create_batch_table
+from loading.staging import WORK_SCHEMA
 
 ACCOUNTS = ENTITIES_BY_TABLE["core_banking__accounts"]
 
@@ -33,15 +33,21 @@ def check(
         con.execute(f"create table raw.{ref.parent_table} ({ref.parent_column} varchar)")
         for key in known.get(ref.column, []):
             con.execute(f"insert into raw.{ref.parent_table} values (?)", [key])
-    create_batch_table(con, entity)
-    staged = rows.assign(_row_id=range(len(rows)), _file_number=0, _line=range(2, len(rows) + 2))
-    con.register("staged", staged)
-    con.execute(f"insert into {BATCH_TABLE} by name select * from staged")
-    runs, failures = landing.run_landing_suites(
-        con, context, entity, BATCH_TABLE, WORK_SCHEMA, "raw"
+    batch = f"{WORK_SCHEMA}.staged"
+    columns = ", ".join(f"{name} varchar" for name in entity.column_names)
+    con.execute(f"attach ':memory:' as {WORK_SCHEMA}")
+    con.execute(
+        f"create table {batch} ({columns}, _row_id bigint, _file_number integer, "
+        "_source_line bigint, _source_file varchar, _business_date date)"
     )
-    table = con.execute(f"select * from {failures} order by _row_id").df().set_index("_row_id")
-    return runs, table
+    staged = rows.assign(
+        _row_id=range(len(rows)), _file_number=0, _source_line=range(2, len(rows) + 2)
+    )
+    con.register("staged", staged)
+    con.execute(f"insert into {batch} by name select * from staged")
+    check = landing.run_landing_suites(con, context, entity, batch, WORK_SCHEMA, "raw")
+    table = con.execute(f"select * from {check.failures} order by _row_id").df()
+    return check.runs, table.set_index("_row_id")
 
 
 def account(**values: str | None) -> dict:

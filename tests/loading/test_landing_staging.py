@@ -33,7 +33,7 @@ NEEDS_THE_EXACT_READER = {
 
 def staged_rows(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     return con.execute(
-        f"select _source_line, branch_id, branch_name, city, region from {staging.BATCH_LINES} "
+        f"select _source_line, branch_id, branch_name, city, region from {staging.BATCH_TABLE} "
         "order by _source_line"
     ).fetchall()
 
@@ -45,11 +45,12 @@ def stage_both_ways(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch):
     results = []
     for force_exact in (False, True):
         con = duckdb.connect()
-        staging.create_batch_table(con, BRANCHES)
+        staging.start_batch(con)
         with monkeypatch.context() as patch:
             if force_exact:
                 patch.setattr(staging, "_file_shape", lambda landed: None)
             staged = staging.stage_file(con, landed, 0, 0)
+        staging.seal_batch(con, [staged])
         results.append((staged, staged_rows(con)))
     return results
 
@@ -89,3 +90,21 @@ def test_other_shapes_go_to_the_exact_reader(
     assert chosen.parsed is not None
     assert chosen_rows == exact_rows
     assert chosen.bad_rows == exact.bad_rows
+
+
+def test_every_good_record_keeps_its_line_among_many_rejected_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rejects first, last, in runs and alone: both ways give every record the same line."""
+    broken = {2, 3, 4, 10, 11, 57, 58, 59, 60, 100, 233, 234, 399, 400, 401}
+    lines = [
+        f"B{line},Short,Shanghai\n" if line in broken else f"B{line},Name,Shanghai,East\n"
+        for line in range(2, 402)
+    ]
+    (fast, fast_rows), (exact, exact_rows) = stage_both_ways(
+        tmp_path, HEADER + "".join(lines), monkeypatch
+    )
+    assert fast.parsed is None and len(fast.bad_rows) == len(broken)
+    assert fast_rows == exact_rows
+    assert [row[0] for row in fast_rows] == sorted(set(range(2, 402)) - broken)
+    assert all(row[1] == f"B{row[0]}" for row in fast_rows)
