@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from scoring.features import month_start
+from scoring.features import as_dates, month_start
 
 
 def last_complete_month(score_date: date) -> date:
@@ -25,7 +25,7 @@ def last_complete_month(score_date: date) -> date:
 
 def choose_feature_month(months: pd.Series, score_date: date) -> tuple[date, bool]:
     """The month to score and whether it is complete (see module docstring)."""
-    available = pd.to_datetime(months).dt.date
+    available = as_dates(months)
     complete = available[available <= last_complete_month(score_date)]
     if len(complete):
         return complete.max(), True

@@ -31,7 +31,7 @@ import pandas as pd
 from include.warehouse import Location, Session, session
 from scoring.churn_model import RiskBand
 from scoring.customer_value import ACTIVITY_COLUMNS
-from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS
+from scoring.features import MART_COLUMNS, SIGNAL_COLUMNS, as_dates
 
 MART_TABLE = ("marts", "fct_customer_months")
 SIGNAL_TABLE = ("marts", "fct_customer_signal_months")
@@ -142,7 +142,7 @@ def _read_mart(
             f"and {_slice(con, customers)} order by customer_id, month_start_date",
             [through],
         )
-    frame["month_start_date"] = pd.to_datetime(frame["month_start_date"]).dt.date
+    frame["month_start_date"] = as_dates(frame["month_start_date"])
     return frame
 
 
