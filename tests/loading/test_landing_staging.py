@@ -105,6 +105,7 @@ def test_every_good_record_keeps_its_line_among_many_rejected_ones(
         tmp_path, HEADER + "".join(lines), monkeypatch
     )
     assert fast.parsed is None and len(fast.bad_rows) == len(broken)
+    assert fast.bad_rows == exact.bad_rows
     assert fast_rows == exact_rows
     assert [row[0] for row in fast_rows] == sorted(set(range(2, 402)) - broken)
     assert all(row[1] == f"B{row[0]}" for row in fast_rows)
