@@ -33,7 +33,6 @@ from pathlib import Path
 
 import duckdb
 
-from include.landing.entities import Entity
 from include.warehouse import in_any_order
 from loading.discovery import LandedFile
 from loading.reader import (
@@ -139,10 +138,13 @@ def drop_work_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"detach database if exists {WORK_SCHEMA}")
 
 
-def _work_columns(entity: Entity, record: str, line: str) -> str:
-    """The select list of a file table: every file's table has these columns and types."""
-    columns = [f"cast({name} as varchar) as {name}" for name in entity.column_names]
-    return ", ".join(
+def _work_columns(
+    landed: LandedFile, number: int, first_row_id: int, record: str, line: str
+) -> tuple[str, list]:
+    """The select list of a file table and its parameters: every file's table has these
+    columns and types (``row_number`` counts the file's good records from 1)."""
+    columns = [f"cast({name} as varchar) as {name}" for name in landed.entity.column_names]
+    select = ", ".join(
         [
             *columns,
             "cast(? as bigint) + row_number - 1 as _row_id",
@@ -153,6 +155,7 @@ def _work_columns(entity: Entity, record: str, line: str) -> str:
             "cast(? as date) as _business_date",
         ]
     )
+    return select, [first_row_id, number, landed.relative_path, landed.business_date]
 
 
 def stage_file(
@@ -227,11 +230,12 @@ def _stage_with_duckdb(
     columns = "{" + ", ".join(f"'{name}': 'varchar'" for name in shape.header) + "}"
     path = str(landed.path).replace("'", "''")
     table = _file_table(number)
+    select, parameters = _work_columns(landed, number, first_row_id, "row_number", "null")
     try:
         con.execute(
             f"""
             create table {table} as
-            select {_work_columns(landed.entity, "row_number", "null")}
+            select {select}
             from (
                 select *, ordinality as row_number
                 from read_csv('{path}', header = true, auto_detect = false,
@@ -242,7 +246,7 @@ def _stage_with_duckdb(
                 with ordinality
             )
             """,
-            [first_row_id, number, landed.relative_path, landed.business_date],
+            parameters,
         )
         [(good,)] = con.execute(f"select count(*) from {table}").fetchall()
         rejects = con.execute(
@@ -299,10 +303,10 @@ def _stage_parsed(
         "landing_parsed_rows", parsed.rows.assign(row_number=range(1, len(parsed.rows) + 1))
     )
     try:
+        select, parameters = _work_columns(landed, number, first_row_id, "null", "_source_line")
         con.execute(
-            f"create table {_file_table(number)} as "
-            f"select {_work_columns(landed.entity, 'null', '_source_line')} from landing_parsed_rows",
-            [first_row_id, number, landed.relative_path, landed.business_date],
+            f"create table {_file_table(number)} as select {select} from landing_parsed_rows",
+            parameters,
         )
     finally:
         con.unregister("landing_parsed_rows")

@@ -355,7 +355,7 @@ def write_scores(
     transaction; returns the number of rows written. Every row must carry score_date and a
     band of ``band_names`` (the seed churn_risk_bands)."""
     check_scores_frame(scores, band_names)
-    other_dates = pd.to_datetime(scores["score_date"]).dt.date.ne(score_date).to_numpy()
+    other_dates = as_dates(scores["score_date"]).ne(score_date).to_numpy()
     if other_dates.any():
         row = int(other_dates.argmax())
         raise ValueError(
